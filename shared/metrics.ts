@@ -1,0 +1,47 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prefix of every metric we export. */
+export const METRIC_PREFIX = 'sparkfn_';
+
+/**
+ * Prometheus metrics for one process, on their own registry (never prom-client's global one,
+ * so tests and several servers in one process do not collide). Getters create a metric on
+ * first use and return the same one afterwards, so cores can ask for what they need.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly made = new Map<string, Counter | Gauge | Histogram>();
+
+  counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
+    return this.getOrMake(name, () => new Counter({ name: METRIC_PREFIX + name, help, labelNames, registers: [this.registry] })) as Counter;
+  }
+
+  gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
+    return this.getOrMake(name, () => new Gauge({ name: METRIC_PREFIX + name, help, labelNames, registers: [this.registry] })) as Gauge;
+  }
+
+  histogram(name: string, help: string, labelNames: readonly string[] = [], buckets?: number[]): Histogram {
+    return this.getOrMake(
+      name,
+      () => new Histogram({ name: METRIC_PREFIX + name, help, labelNames, registers: [this.registry], ...(buckets ? { buckets } : {}) }),
+    ) as Histogram;
+  }
+
+  /** Prometheus text exposition format. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  private getOrMake(name: string, make: () => Counter | Gauge | Histogram) {
+    let metric = this.made.get(name);
+    if (!metric) {
+      metric = make();
+      this.made.set(name, metric);
+    }
+    return metric;
+  }
+}

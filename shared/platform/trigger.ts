@@ -1,0 +1,67 @@
+import type { CoreV1Event } from '@kubernetes/client-node';
+
+/**
+ * The platform-neutral inputs a function core receives. Adapters turn every payload we accept
+ * (Lambda, FC, kube-eventer, the local runner) into exactly one of these; only adapters know
+ * how a platform wrapped it.
+ */
+export type TriggerInput = KafkaBatchInput | ScheduleInput | HttpInput | K8sEventsInput;
+export type TriggerKind = TriggerInput['kind'];
+
+/** One Kafka record, decoded: key and value are raw bytes (null for a missing key or a tombstone). */
+export interface KafkaRecord {
+  topic: string;
+  partition: number;
+  /** Kafka offsets are int64: kept as a decimal string, as kafkajs does. */
+  offset: string;
+  /** Milliseconds since the epoch, when the payload carried one. */
+  timestamp?: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, Buffer>;
+}
+
+export interface KafkaBatchInput {
+  kind: 'kafka';
+  /** Where the batch came from, e.g. `aws:SelfManagedKafka`, `acs:alikafka`, `local`. */
+  source: string;
+  records: KafkaRecord[];
+}
+
+export interface ScheduleInput {
+  kind: 'schedule';
+  source: string;
+  /** When the timer fired (ms since the epoch). */
+  time: number;
+  /** The trigger's name or rule ARN, when the platform gives one. */
+  name?: string;
+  /** The free-form payload string a timer trigger carries (FC), if any. */
+  payload?: string;
+}
+
+export interface HttpInput {
+  kind: 'http';
+  source: string;
+  method: string;
+  /** Decoded path, without the query string. */
+  path: string;
+  query: Record<string, string>;
+  /** Header names in lower case. */
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+export interface K8sEventsInput {
+  kind: 'k8s-events';
+  source: string;
+  /** Deduplicated by event UID + count, in arrival order. */
+  events: CoreV1Event[];
+}
+
+/** What an HTTP-serving function returns; adapters map it to API Gateway, FC or node:http. */
+export interface HttpResult {
+  status: number;
+  headers?: Record<string, string>;
+  /** A string, bytes, or a stream for large bodies (log-viewer). */
+  body?: string | Buffer | NodeJS.ReadableStream;
+}
