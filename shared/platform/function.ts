@@ -1,0 +1,18 @@
+import type { Deps } from '../deps.js';
+import type { TriggerInput, TriggerKind } from './trigger.js';
+
+/**
+ * A function as every host sees it (Lambda, FC, `sparkfn serve`, `sparkfn invoke`): a name,
+ * the trigger kinds it accepts, and its platform-neutral core. `functions/<name>/handler.ts`
+ * exports one of these as `fn` beside its `run`.
+ */
+export interface SparkFunction<R = unknown, D extends Deps = Deps> {
+  name: string;
+  triggers: readonly TriggerKind[];
+  /** HTTP routes the function serves under `sparkfn serve`, as path prefixes (e.g. `/logs/`). */
+  routes?: readonly string[];
+  run(input: TriggerInput, deps: D): Promise<R>;
+}
+
+/** Builds the deps for one invocation (clients are cached by the host; safe to lose). */
+export type DepsFactory<D extends Deps = Deps> = (options: { signal?: AbortSignal }) => Promise<D>;
