@@ -1,0 +1,50 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/** Header carrying `sha256=<hex HMAC of the raw body>`, as GitHub-style webhooks sign. */
+export const SIGNATURE_HEADER = 'x-sparkfn-signature';
+
+export interface WebhookAuthOptions {
+  /** Accept `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Accept `X-Sparkfn-Signature: sha256=<hex>` over the raw body. */
+  hmacSecret?: string;
+}
+
+/** `sha256=<hex>` signature of `body`, for senders and tests. */
+export function signBody(body: Buffer | string, secret: string): string {
+  return 'sha256=' + createHmac('sha256', secret).update(body).digest('hex');
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  // timingSafeEqual needs equal lengths; comparing against itself keeps the time independent of where they differ.
+  return left.length === right.length ? timingSafeEqual(left, right) : (timingSafeEqual(left, left), false);
+}
+
+/**
+ * Why a webhook request is not authenticated, or undefined when it is. With neither a token nor
+ * a secret configured every request is refused: webhooks fail closed.
+ */
+export function webhookAuthProblem(headers: Record<string, string>, body: Buffer, options: WebhookAuthOptions): string | undefined {
+  if (!options.token && !options.hmacSecret) {
+    return 'webhook authentication is not configured: set SPARKFN_WEBHOOK_TOKEN or SPARKFN_WEBHOOK_HMAC_SECRET';
+  }
+  const authorization = headers['authorization'];
+  if (options.token && authorization) {
+    const match = /^Bearer\s+(.+)$/i.exec(authorization);
+    if (match && sameSecret(match[1]!.trim(), options.token)) return undefined;
+    if (!options.hmacSecret) return 'the bearer token is wrong';
+  }
+  const signature = headers[SIGNATURE_HEADER];
+  if (options.hmacSecret && signature) {
+    if (sameSecret(signature.trim().toLowerCase(), signBody(body, options.hmacSecret))) return undefined;
+    return 'the body signature is wrong';
+  }
+  if (authorization && options.token) return 'the bearer token is wrong';
+  return options.hmacSecret && options.token
+    ? `missing credentials: send Authorization: Bearer <token> or ${SIGNATURE_HEADER}: sha256=<hmac>`
+    : options.token
+      ? 'missing credentials: send Authorization: Bearer <token>'
+      : `missing signature: send ${SIGNATURE_HEADER}: sha256=<hmac of the body>`;
+}
