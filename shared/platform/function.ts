@@ -9,9 +9,20 @@ import type { TriggerInput, TriggerKind } from './trigger.js';
 export interface SparkFunction<R = unknown, D extends Deps = Deps> {
   name: string;
   triggers: readonly TriggerKind[];
-  /** HTTP routes the function serves under `sparkfn serve`, as path prefixes (e.g. `/logs/`). */
-  routes?: readonly string[];
+  /** HTTP routes the function serves under `sparkfn serve` (and its HTTP trigger on FC / Lambda). */
+  routes?: readonly FunctionRoute[];
+  /** How often `sparkfn serve` fires its schedule trigger, for functions that take one. */
+  scheduleEveryMs?: number;
   run(input: TriggerInput, deps: D): Promise<R>;
+}
+
+/** One HTTP route of a function. */
+export interface FunctionRoute {
+  /** An exact path, or a prefix ending in `/` (`/logs/`). */
+  path: string;
+  methods: readonly string[];
+  /** `webhook`: bearer token or HMAC signature required; `public`: none (read-only routes, admission over TLS). */
+  auth: 'webhook' | 'public';
 }
 
 /** Builds the deps for one invocation (clients are cached by the host; safe to lose). */

@@ -1,0 +1,103 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { loadConfig } from '../config.js';
+import { ConfigError, SparkfnError, errorMessage } from '../errors.js';
+import { functions } from '../../functions/index.js';
+import { createDeps } from '../platform/runtime.js';
+import { findFunction, invokeOnce } from '../platform/invoke.js';
+import { readEventSource } from './read-event.js';
+import { runDemo } from './demo.js';
+import { startServe } from './serve.js';
+
+/** Where a command writes; tests pass their own. */
+export interface Io {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  stdin: NodeJS.ReadableStream;
+}
+
+const defaultIo: Io = {
+  out: (t) => process.stdout.write(t),
+  err: (t) => process.stderr.write(t),
+  env: process.env,
+  stdin: process.stdin,
+};
+
+function portNumber(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535.');
+  return port;
+}
+
+/**
+ * Runs the `sparkfn` command line and resolves to its exit code: 0 on success, 1 when the
+ * work failed, 2 for a usage or configuration error.
+ */
+export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+  const program = new Command('sparkfn')
+    .description('Serverless functions for the operations side of Spark on Kubernetes.')
+    .exitOverride()
+    .configureOutput({ writeOut: io.out, writeErr: io.err });
+
+  program
+    .command('invoke')
+    .description('run one function once on a trigger payload (Lambda, FC, kube-eventer or local shape) and print its JSON result')
+    .argument('<function>', `function name (${functions.map((f) => f.name).join(', ') || 'none yet'})`)
+    .requiredOption('-e, --event <file|->', 'the trigger payload: a JSON file, or - for standard input')
+    .action(async (name: string, options: { event: string }) => {
+      const config = loadConfig(io.env);
+      const raw = await readEventSource(options.event, io.stdin);
+      const fn = findFunction(functions, name);
+      const deps = createDeps(config);
+      const result = await invokeOnce(fn, raw, deps);
+      io.out(JSON.stringify(result, null, 2) + '\n');
+    });
+
+  program
+    .command('serve')
+    .description('host every function in one process: HTTP routes, the Kafka consumer, the pod watch and the timers')
+    .option('-p, --port <port>', 'port to listen on (default: SPARKFN_PORT, else 8080)', portNumber)
+    .option('--host <host>', 'address to listen on (default: SPARKFN_HOST, else 127.0.0.1)')
+    .action(async (options: { port?: number; host?: string }) => {
+      const config = loadConfig(io.env);
+      const running = await startServe({
+        config,
+        functions,
+        port: options.port ?? config.SPARKFN_PORT,
+        host: options.host ?? config.SPARKFN_HOST,
+      });
+      io.err(`sparkfn serve listening on ${running.url}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          running.close().then(resolve, resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+
+  program
+    .command('demo')
+    .description('replay events/ through every function on the embedded filesystem store and print what each did')
+    .option('--store <url>', 'store to use (default: SPARKFN_STORE, else file://.sparkfn-data)')
+    .action(async (options: { store?: string }) => {
+      const config = loadConfig({ ...io.env, ...(options.store ? { SPARKFN_STORE: options.store } : {}) });
+      await runDemo({ config, functions, out: io.out });
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof ConfigError) {
+      io.err(`sparkfn: ${err.message}\n`);
+      return 2;
+    }
+    io.err(`sparkfn: ${err instanceof SparkfnError ? err.message : `unexpected error: ${errorMessage(err)}`}\n`);
+    if (!(err instanceof SparkfnError) && err instanceof Error && err.stack) io.err(err.stack + '\n');
+    return 1;
+  }
+}

@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import type { Config } from '../config.js';
+import type { Deps } from '../deps.js';
+import { errorMessage } from '../errors.js';
+import { jsonResult, startHttpServer, type Route } from '../http/server.js';
+import { runKafkaConsumer } from '../kafka/consumer.js';
+import type { SparkFunction } from '../platform/function.js';
+import { findFunction, invokeOnce } from '../platform/invoke.js';
+import { createDeps } from '../platform/runtime.js';
+
+/** How often a schedule-triggered function runs under `sparkfn serve` unless it says otherwise. */
+export const DEFAULT_SCHEDULE_EVERY_MS = 60_000;
+
+export interface ServeOptions {
+  config: Config;
+  functions: readonly SparkFunction[];
+  port: number;
+  host: string;
+  /** Deps to use instead of building them from the config (tests). */
+  deps?: Deps;
+}
+
+export interface RunningServe {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+function functionRoutes(fn: SparkFunction, deps: Deps): Route[] {
+  return (fn.routes ?? []).map((route) => ({
+    path: route.path,
+    methods: route.methods,
+    auth: route.auth,
+    handle: async (input, context) => (await fn.run(input, { ...deps, signal: context.signal })) as never,
+  }));
+}
+
+/**
+ * Hosts every function in one process, the self-hosted deployment: each function's HTTP
+ * routes, `POST /invoke/<function>` (any trigger payload, webhook-authenticated: kube-eventer
+ * and submitters post here), `/healthz`, `/metrics`, the Kafka consumer when brokers are
+ * configured, and the timers.
+ */
+export async function startServe(options: ServeOptions): Promise<RunningServe> {
+  const { config, functions } = options;
+  const deps = options.deps ?? createDeps(config);
+  const { logger } = deps;
+  const stopping = new AbortController();
+
+  const invokeRoute: Route = {
+    path: '/invoke/',
+    methods: ['POST'],
+    auth: 'webhook',
+    json: true,
+    handle: async (input, context) => {
+      const name = decodeURIComponent(input.path.slice('/invoke/'.length));
+      const fn = findFunction(functions, name);
+      return jsonResult(200, await invokeOnce(fn, context.json, { ...deps, signal: context.signal }));
+    },
+  };
+  const tls =
+    config.SPARKFN_TLS_CERT_FILE && config.SPARKFN_TLS_KEY_FILE
+      ? { cert: readFileSync(config.SPARKFN_TLS_CERT_FILE), key: readFileSync(config.SPARKFN_TLS_KEY_FILE) }
+      : undefined;
+  const http = await startHttpServer(
+    {
+      routes: [invokeRoute, ...functions.flatMap((fn) => functionRoutes(fn, deps))],
+      logger,
+      metrics: deps.metrics,
+      bodyLimitBytes: config.SPARKFN_BODY_LIMIT_BYTES,
+      auth: {
+        ...(config.SPARKFN_WEBHOOK_TOKEN ? { token: config.SPARKFN_WEBHOOK_TOKEN } : {}),
+        ...(config.SPARKFN_WEBHOOK_HMAC_SECRET ? { hmacSecret: config.SPARKFN_WEBHOOK_HMAC_SECRET } : {}),
+      },
+      ...(tls ? { tls } : {}),
+    },
+    options.port,
+    options.host,
+  );
+  if (!config.SPARKFN_WEBHOOK_TOKEN && !config.SPARKFN_WEBHOOK_HMAC_SECRET) {
+    logger.warn('no SPARKFN_WEBHOOK_TOKEN or SPARKFN_WEBHOOK_HMAC_SECRET: webhook routes answer 401 to every request');
+  }
+
+  const kafkaFunctions = functions.filter((fn) => fn.triggers.includes('kafka'));
+  const consumer =
+    config.SPARKFN_KAFKA_BROKERS && kafkaFunctions.length > 0
+      ? await runKafkaConsumer({
+          brokers: config.SPARKFN_KAFKA_BROKERS,
+          clientId: config.SPARKFN_KAFKA_CLIENT_ID,
+          groupId: config.SPARKFN_KAFKA_GROUP,
+          topics: config.SPARKFN_KAFKA_TOPICS,
+          logger,
+          handler: async (batch) => {
+            // Every Kafka function must succeed before the batch's offsets are committed.
+            for (const fn of kafkaFunctions) await fn.run(batch, { ...deps, signal: stopping.signal });
+          },
+        })
+      : undefined;
+
+  const timers = functions
+    .filter((fn) => fn.triggers.includes('schedule'))
+    .map((fn) => {
+      let running = false;
+      const every = fn.scheduleEveryMs ?? DEFAULT_SCHEDULE_EVERY_MS;
+      const timer = setInterval(() => {
+        // A run still going when the next tick comes is not started twice.
+        if (running) return;
+        running = true;
+        fn.run({ kind: 'schedule', source: 'sparkfn-serve', time: deps.clock.now(), name: fn.name }, { ...deps, signal: stopping.signal })
+          .catch((err) => logger.error({ function: fn.name, err: errorMessage(err) }, 'scheduled run failed'))
+          .finally(() => {
+            running = false;
+          });
+      }, every);
+      timer.unref();
+      return timer;
+    });
+
+  return {
+    url: http.url,
+    port: http.port,
+    close: async () => {
+      stopping.abort();
+      for (const timer of timers) clearInterval(timer);
+      await Promise.all([http.close(), consumer?.stop()]);
+    },
+  };
+}
+

@@ -1,0 +1,21 @@
+import type { Config } from '../config.js';
+import { systemClock } from '../clock.js';
+import type { Deps } from '../deps.js';
+import { createLogger } from '../logger.js';
+import { Metrics } from '../metrics.js';
+import { openStore } from '../store/open-store.js';
+
+/**
+ * The deps a host builds once per process from the configuration: store client, logger,
+ * metrics, clock. Safe to lose (a cold start builds them again).
+ */
+export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
+  return {
+    store: overrides.store ?? openStore(config),
+    clock: overrides.clock ?? systemClock,
+    logger: overrides.logger ?? createLogger(config.SPARKFN_LOG_LEVEL),
+    metrics: overrides.metrics ?? new Metrics(),
+    ...(overrides.publisher ? { publisher: overrides.publisher } : {}),
+    ...(overrides.signal ? { signal: overrides.signal } : {}),
+  };
+}
