@@ -1,9 +1,11 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../config.js';
 import { ConfigError, SparkfnError, errorMessage } from '../errors.js';
-import { functions } from '../../functions/index.js';
+import { functions as registered } from '../../functions/index.js';
 import { createDeps } from '../platform/runtime.js';
-import { findFunction, invokeOnce } from '../platform/invoke.js';
+import { createLogger } from '../logger.js';
+import type { SparkFunction } from '../platform/function.js';
+import { invokeByName } from '../platform/invoke.js';
 import { readEventSource } from './read-event.js';
 import { runDemo } from './demo.js';
 import { startServe } from './serve.js';
@@ -33,7 +35,7 @@ function portNumber(value: string): number {
  * Runs the `sparkfn` command line and resolves to its exit code: 0 on success, 1 when the
  * work failed, 2 for a usage or configuration error.
  */
-export async function main(argv: string[], io: Io = defaultIo): Promise<number> {
+export async function main(argv: string[], io: Io = defaultIo, functions: readonly SparkFunction[] = registered): Promise<number> {
   const program = new Command('sparkfn')
     .description('Serverless functions for the operations side of Spark on Kubernetes.')
     .exitOverride()
@@ -47,9 +49,9 @@ export async function main(argv: string[], io: Io = defaultIo): Promise<number> 
     .action(async (name: string, options: { event: string }) => {
       const config = loadConfig(io.env);
       const raw = await readEventSource(options.event, io.stdin);
-      const fn = findFunction(functions, name);
-      const deps = createDeps(config);
-      const result = await invokeOnce(fn, raw, deps);
+      // The result goes to stdout; logs go to stderr so the output stays one JSON document.
+      const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL, 2) });
+      const result = await invokeByName(functions, name, raw, deps);
       io.out(JSON.stringify(result, null, 2) + '\n');
     });
 

@@ -5,7 +5,7 @@ import { errorMessage } from '../errors.js';
 import { jsonResult, startHttpServer, type Route } from '../http/server.js';
 import { runKafkaConsumer } from '../kafka/consumer.js';
 import type { SparkFunction } from '../platform/function.js';
-import { findFunction, invokeOnce } from '../platform/invoke.js';
+import { invokeByName } from '../platform/invoke.js';
 import { createDeps } from '../platform/runtime.js';
 
 /** How often a schedule-triggered function runs under `sparkfn serve` unless it says otherwise. */
@@ -54,8 +54,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     json: true,
     handle: async (input, context) => {
       const name = decodeURIComponent(input.path.slice('/invoke/'.length));
-      const fn = findFunction(functions, name);
-      return jsonResult(200, await invokeOnce(fn, context.json, { ...deps, signal: context.signal }));
+      return jsonResult(200, await invokeByName(functions, name, context.json, { ...deps, signal: context.signal }));
     },
   };
   const tls =

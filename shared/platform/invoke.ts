@@ -25,12 +25,14 @@ export function assertAccepts(fn: SparkFunction, input: TriggerInput): void {
 }
 
 /**
- * Runs a function once on any payload we accept: the adapter the payload's shape calls for
- * normalizes it, then the core runs. Shared by `sparkfn invoke` and the `/invoke/<name>` route.
- * @example await invokeOnce(fn, JSON.parse(readFileSync('events/fc/timer.json', 'utf8')), deps)
+ * Runs the function called `name` once on any payload we accept: the payload's shape is
+ * recognised first (so an unknown shape is reported as such, with the shapes we accept), then
+ * the function is looked up and its core runs. Shared by `sparkfn invoke` and `POST /invoke/<name>`.
+ * @example await invokeByName(functions, 'janitor', readFileSync('events/fc/timer.json'), deps)
  */
-export async function invokeOnce(fn: SparkFunction, payload: unknown, deps: Deps): Promise<unknown> {
+export async function invokeByName(functions: readonly SparkFunction[], name: string, payload: unknown, deps: Deps): Promise<unknown> {
   const input = normalizeTrigger(payload);
+  const fn = findFunction(functions, name);
   assertAccepts(fn, input);
   return fn.run(input, deps);
 }

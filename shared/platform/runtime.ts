@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import { loadConfig, type Config } from '../config.js';
 import { systemClock } from '../clock.js';
 import type { Deps } from '../deps.js';
 import { createLogger } from '../logger.js';
@@ -19,3 +19,15 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
     ...(overrides.signal ? { signal: overrides.signal } : {}),
   };
 }
+
+let cached: Deps | undefined;
+
+/**
+ * The DepsFactory every platform entry point uses: configuration from the environment, clients
+ * built on the first invocation of a container and reused by later ones (safe to lose).
+ * @example export const handler = lambdaHandler(fn, depsFromEnvironment);
+ */
+export const depsFromEnvironment = async ({ signal }: { signal?: AbortSignal }): Promise<Deps> => {
+  cached ??= createDeps(loadConfig());
+  return signal ? { ...cached, signal } : cached;
+};
