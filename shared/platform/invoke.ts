@@ -2,7 +2,7 @@ import type { Deps } from '../deps.js';
 import { InvalidInputError } from '../errors.js';
 import type { SparkFunction } from './function.js';
 import { normalizeTrigger } from './normalize.js';
-import type { TriggerInput } from './trigger.js';
+import { fitToFunction } from './fit-to-function.js';
 
 /** The functions a host knows, looked up by name with an error that lists them. */
 export function findFunction(functions: readonly SparkFunction[], name: string): SparkFunction {
@@ -14,16 +14,6 @@ export function findFunction(functions: readonly SparkFunction[], name: string):
   return fn;
 }
 
-/** Refuses an input kind the function does not take, naming the kinds it does. */
-export function assertAccepts(fn: SparkFunction, input: TriggerInput): void {
-  if (!fn.triggers.includes(input.kind)) {
-    throw new InvalidInputError(
-      `${fn.name} does not take ${input.kind} triggers; it takes ${fn.triggers.join(', ')}.`,
-      'wrong-trigger',
-    );
-  }
-}
-
 /**
  * Runs the function called `name` once on any payload we accept: the payload's shape is
  * recognised first (so an unknown shape is reported as such, with the shapes we accept), then
@@ -33,6 +23,6 @@ export function assertAccepts(fn: SparkFunction, input: TriggerInput): void {
 export async function invokeByName(functions: readonly SparkFunction[], name: string, payload: unknown, deps: Deps): Promise<unknown> {
   const input = normalizeTrigger(payload);
   const fn = findFunction(functions, name);
-  assertAccepts(fn, input);
-  return fn.run(input, deps);
+  const fitted = fitToFunction(input, fn.triggers, { functionName: fn.name, onSkip: (message) => deps.logger.warn(message) });
+  return fn.run(fitted, deps);
 }

@@ -75,7 +75,7 @@ describe('sparkfn invoke', () => {
     const http = JSON.stringify({ version: '2.0', routeKey: '$default', rawPath: '/x', rawQueryString: '', headers: {}, requestContext: { http: { method: 'GET', path: '/x' } }, isBase64Encoded: false });
     const { code, err } = await run(['invoke', 'recorder', '--event', '-'], {}, http);
     expect(code).toBe(1);
-    expect(err).toMatch(/does not take http triggers; it takes kafka, schedule/);
+    expect(err).toMatch(/recorder does not take http triggers .*; it takes kafka, schedule/);
   });
 
   it('exits 2 and names the variable when the configuration is bad', async () => {

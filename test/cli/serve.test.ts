@@ -57,7 +57,7 @@ describe('sparkfn serve', () => {
     const body = JSON.stringify(loadEvent('k8s/kube-eventer-webhook'));
     const res = await fetch(`${url}/invoke/counter`, { method: 'POST', headers: { [SIGNATURE_HEADER]: signBody(body, SECRET) }, body });
     expect(res.status).toBe(200);
-    const result = await res.json();
+    const result = (await res.json()) as { kind: string; count: number };
     expect(result.kind).toBe('k8s-events');
     expect(result.count).toBeGreaterThan(0);
     expect(JSON.parse((await getBuffer(deps.store, 'counter/k8s-events.json')).toString()).count).toBe(result.count);
@@ -68,12 +68,12 @@ describe('sparkfn serve', () => {
     expect((await fetch(`${url}/invoke/counter`, { method: 'POST', body: '{}' })).status).toBe(401);
     const bad = await fetch(`${url}/invoke/counter`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{oops' });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.reason).toBe('malformed-json');
+    expect(((await bad.json()) as { error: { reason: string } }).error.reason).toBe('malformed-json');
     const unknown = await fetch(`${url}/invoke/counter`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: '{"what":"ever"}' });
     expect(unknown.status).toBe(400);
-    expect((await unknown.json()).error.reason).toBe('unknown-trigger');
+    expect(((await unknown.json()) as { error: { reason: string } }).error.reason).toBe('unknown-trigger');
     const nofn = await fetch(`${url}/invoke/nope`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(loadEvent('k8s/event')) });
     expect(nofn.status).toBe(400);
-    expect((await nofn.json()).error.reason).toBe('unknown-function');
+    expect(((await nofn.json()) as { error: { reason: string } }).error.reason).toBe('unknown-function');
   });
 });
