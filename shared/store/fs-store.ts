@@ -1,0 +1,336 @@
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { copyFile, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { pathToFileURL } from 'node:url';
+import { InvalidInputError, NotFoundError, RangeNotSatisfiableError, SparkfnError } from '../errors.js';
+import { assertByteRange } from './byte-range.js';
+import { mapConcurrently } from './map-concurrently.js';
+import { assertKeyPrefix, assertObjectKey, objectKeyProblem } from './object-key.js';
+import type { Body, ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore, ObjectSummary, PutOptions } from './object-store.js';
+import { assertPutOptions } from './put-options.js';
+
+/**
+ * The store's own top-level folder: metadata sidecars and temp files. List never shows it and
+ * keys may not start with it.
+ */
+export const RESERVED_DIR = '.sparkfn';
+/** Deletes at once in deleteMany. */
+const DELETE_CONCURRENCY = 16;
+/** Renames retried when a concurrent delete removed the freshly made parent folder. */
+const RENAME_ATTEMPTS = 4;
+
+interface StoredMeta {
+  contentType?: string;
+  contentEncoding?: string;
+  metadata?: Record<string, string>;
+}
+
+/**
+ * ObjectStore in a directory (`file://dir`), the embedded default. An object is the file
+ * `dir/<key>`, so the tree can be read with ordinary tools; content type, encoding and metadata
+ * live in a mirror tree under `dir/.sparkfn/meta/`. Every write goes to a temp file under
+ * `dir/.sparkfn/tmp/` (same filesystem) and is renamed into place, so readers see the old or
+ * the new bytes, never a mix. Metadata is replaced just before the bytes, so a concurrent
+ * head may briefly pair new metadata with old bytes. Unlike S3, a key cannot also be the folder
+ * of other keys (`a` and `a/b`): such a put throws InvalidInputError.
+ * @example
+ * const store = new FileObjectStore('.sparkfn-data');
+ * await store.put('logs/spark-1/exec-1/stdout.log.gz', gzipped, { contentEncoding: 'gzip' });
+ */
+export class FileObjectStore implements ObjectStore {
+  readonly url: string;
+  /** Absolute path of the directory. */
+  readonly dir: string;
+  private readonly metaDir: string;
+  private readonly tmpDir: string;
+
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+    this.url = pathToFileURL(this.dir).href;
+    this.metaDir = join(this.dir, RESERVED_DIR, 'meta');
+    this.tmpDir = join(this.dir, RESERVED_DIR, 'tmp');
+  }
+
+  async put(key: string, body: Body, options?: PutOptions): Promise<void> {
+    this.check(key);
+    assertPutOptions(options);
+    const temp = await this.tempFile();
+    try {
+      if (body instanceof Readable) await pipeline(body, createWriteStream(temp, { flags: 'wx' }));
+      else await writeFile(temp, body, { flag: 'wx' });
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+    await this.commit(temp, key, storedMeta(options));
+  }
+
+  async get(key: string, range?: ByteRange): Promise<Readable> {
+    const path = this.dataPath(this.check(key));
+    if (range) assertByteRange(range);
+    const handle = await open(path, 'r').catch((err: unknown) => {
+      throw isMissing(err) ? new NotFoundError(key) : err;
+    });
+    try {
+      // Size from the open file: a rename replacing the object now does not change what this reads.
+      const info = await handle.stat();
+      if (!info.isFile()) throw new NotFoundError(key);
+      if (!range) return handle.createReadStream();
+      if (range.start >= info.size) throw new RangeNotSatisfiableError(key, info.size);
+      return handle.createReadStream({ start: range.start, end: Math.min(range.end ?? Infinity, info.size - 1) });
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const info = await stat(this.dataPath(this.check(key))).catch((err: unknown) => {
+      if (isMissing(err)) return undefined;
+      throw err;
+    });
+    if (!info?.isFile()) return undefined;
+    const meta = await this.readMeta(key);
+    return {
+      key,
+      size: info.size,
+      lastModified: info.mtime,
+      ...(meta.contentType !== undefined && { contentType: meta.contentType }),
+      ...(meta.contentEncoding !== undefined && { contentEncoding: meta.contentEncoding }),
+      metadata: meta.metadata ?? {},
+    };
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListPage> {
+    assertKeyPrefix(prefix);
+    const limit = listLimit(options.limit);
+    const after = options.token === undefined ? undefined : decodeToken(options.token);
+    const objects: ObjectSummary[] = [];
+    for await (const key of this.walk('', prefix, after)) {
+      if (objects.length === limit) return { objects, nextToken: encodeToken(objects[objects.length - 1]!.key) };
+      const info = await stat(this.dataPath(key)).catch(() => undefined);
+      // Deleted since the folder was read.
+      if (info?.isFile()) objects.push({ key, size: info.size, lastModified: info.mtime });
+    }
+    return { objects };
+  }
+
+  async delete(key: string): Promise<void> {
+    this.check(key);
+    const data = this.dataPath(key);
+    const meta = this.metaPath(key);
+    await removeFile(data);
+    await removeFile(meta);
+    await pruneEmptyFolders(dirname(data), this.dir);
+    await pruneEmptyFolders(dirname(meta), this.metaDir);
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    for (const key of keys) this.check(key);
+    await mapConcurrently([...new Set(keys)], DELETE_CONCURRENCY, (key) => this.delete(key));
+  }
+
+  async copy(from: string, to: string, options?: PutOptions): Promise<void> {
+    this.check(from);
+    this.check(to);
+    assertPutOptions(options);
+    const meta = options ? storedMeta(options) : await this.readMeta(from);
+    const temp = await this.tempFile();
+    try {
+      await copyFile(this.dataPath(from), temp);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw isMissing(err) || (err as NodeJS.ErrnoException).code === 'EISDIR' ? new NotFoundError(from) : err;
+    }
+    await this.commit(temp, to, meta);
+  }
+
+  /** Concatenates `sources` into `to`; without `options` the result takes the first source's metadata. */
+  async compose(sources: readonly string[], to: string, options?: PutOptions): Promise<void> {
+    if (sources.length === 0) throw new InvalidInputError(`Compose into ${JSON.stringify(to)} needs at least one source.`, 'no-sources');
+    for (const source of sources) this.check(source);
+    this.check(to);
+    assertPutOptions(options);
+    for (const source of sources) {
+      if (!(await this.head(source))) throw new NotFoundError(source);
+    }
+    const meta = options ? storedMeta(options) : await this.readMeta(sources[0] as string);
+    const temp = await this.tempFile();
+    const get = (source: string) => this.get(source);
+    try {
+      await pipeline(async function* () {
+        for (const source of sources) yield* await get(source);
+      }, createWriteStream(temp, { flags: 'wx' }));
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+    await this.commit(temp, to, meta);
+  }
+
+  /**
+   * Yields the keys under `relDir` that start with `prefix` and sort after `after`, in UTF-8
+   * byte order. A folder `x` holds exactly the keys that start with `x/`, so sorting a folder's
+   * entries by name (plus `/` for folders) orders the keys as S3 does.
+   */
+  private async *walk(relDir: string, prefix: string, after: string | undefined): AsyncGenerator<string> {
+    const entries = await readdir(join(this.dir, ...relDir.split('/').filter(Boolean)), { withFileTypes: true }).catch((err: unknown) => {
+      if (isMissing(err)) return [];
+      throw err;
+    });
+    const items = entries
+      .filter((entry) => (entry.isFile() || entry.isDirectory()) && !(relDir === '' && entry.name === RESERVED_DIR))
+      .map((entry) => {
+        const path = relDir + entry.name + (entry.isDirectory() ? '/' : '');
+        return { path, isDir: entry.isDirectory(), bytes: Buffer.from(path) };
+      })
+      .sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+    for (const { path, isDir } of items) {
+      if (isDir) {
+        if (!path.startsWith(prefix) && !prefix.startsWith(path)) continue;
+        // Everything in this folder sorts before `after`.
+        if (after !== undefined && compareKeys(path, after) < 0 && !after.startsWith(path)) continue;
+        yield* this.walk(path, prefix, after);
+      } else if (path.startsWith(prefix) && (after === undefined || compareKeys(path, after) > 0) && objectKeyProblem(path) === undefined) {
+        yield path;
+      }
+    }
+  }
+
+  /** Writes the metadata sidecar (or removes a stale one), then renames `temp` into place as `key`. */
+  private async commit(temp: string, key: string, meta: StoredMeta | undefined): Promise<void> {
+    try {
+      if (meta) {
+        const metaTemp = await this.tempFile();
+        await writeFile(metaTemp, JSON.stringify(meta), { flag: 'wx' });
+        await this.moveInto(metaTemp, this.metaPath(key), key);
+      } else {
+        await removeFile(this.metaPath(key));
+      }
+      await this.moveInto(temp, this.dataPath(key), key);
+    } catch (err) {
+      await rm(temp, { force: true });
+      throw err;
+    }
+  }
+
+  private async moveInto(temp: string, target: string, key: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await mkdir(dirname(target), { recursive: true });
+        await rename(temp, target);
+        return;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // A delete of the last key in that folder removed it between mkdir and rename.
+        if (code === 'ENOENT' && attempt < RENAME_ATTEMPTS) continue;
+        await rm(temp, { force: true });
+        if (code === 'ENAMETOOLONG') {
+          throw new InvalidInputError(`The key ${JSON.stringify(key.slice(0, 80))} has a segment longer than this filesystem allows (usually 255 bytes).`, 'unsafe-key');
+        }
+        if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTEMPTY') {
+          throw new InvalidInputError(
+            `The key ${JSON.stringify(key)} collides with another key in ${this.url}: a file store cannot hold both a key and keys under it as a folder (a and a/b).`,
+            'key-conflict',
+          );
+        }
+        throw err;
+      }
+    }
+  }
+
+  private async readMeta(key: string): Promise<StoredMeta> {
+    try {
+      return JSON.parse(await readFile(this.metaPath(key), 'utf8')) as StoredMeta;
+    } catch (err) {
+      if (isMissing(err)) return {};
+      if (err instanceof SyntaxError) throw new SparkfnError(`The metadata of ${JSON.stringify(key)} in ${this.url} is not valid JSON.`, { cause: err });
+      throw err;
+    }
+  }
+
+  private async tempFile(): Promise<string> {
+    await mkdir(this.tmpDir, { recursive: true });
+    return join(this.tmpDir, `${process.pid}-${randomUUID()}`);
+  }
+
+  private check(key: string): string {
+    assertObjectKey(key);
+    if (key === RESERVED_DIR || key.startsWith(`${RESERVED_DIR}/`)) {
+      throw new InvalidInputError(`The key ${JSON.stringify(key)} is in ${RESERVED_DIR}/, which the file store keeps for itself.`, 'unsafe-key');
+    }
+    return key;
+  }
+
+  // Keys are checked first: no empty, `.` or `..` segment, not absolute, no backslash or NUL,
+  // so joining their segments cannot leave the directory.
+  private dataPath(key: string): string {
+    return join(this.dir, ...key.split('/'));
+  }
+
+  private metaPath(key: string): string {
+    return join(this.metaDir, ...key.split('/'));
+  }
+}
+
+function storedMeta(options: PutOptions | undefined): StoredMeta | undefined {
+  if (!options) return undefined;
+  const meta: StoredMeta = {
+    ...(options.contentType !== undefined && { contentType: options.contentType }),
+    ...(options.contentEncoding !== undefined && { contentEncoding: options.contentEncoding }),
+    ...(options.metadata && Object.keys(options.metadata).length > 0 && { metadata: { ...options.metadata } }),
+  };
+  return Object.keys(meta).length > 0 ? meta : undefined;
+}
+
+function listLimit(limit: number | undefined): number {
+  if (limit === undefined) return 1000;
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new InvalidInputError(`The list limit ${String(limit)} must be a whole number from 1 to 1000.`, 'invalid-limit');
+  }
+  return Math.min(limit, 1000);
+}
+
+function encodeToken(lastKey: string): string {
+  return Buffer.from(lastKey, 'utf8').toString('base64url');
+}
+
+function decodeToken(token: string): string {
+  const key = Buffer.from(token, 'base64url').toString('utf8');
+  if (objectKeyProblem(key) !== undefined || encodeToken(key) !== token) {
+    throw new InvalidInputError(`The list token ${JSON.stringify(token.slice(0, 80))} is not one this store issued.`, 'invalid-token');
+  }
+  return key;
+}
+
+function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG';
+}
+
+async function removeFile(path: string): Promise<void> {
+  await unlink(path).catch((err: unknown) => {
+    // EISDIR: a folder at that path holds other keys, so there is no object to delete.
+    if (isMissing(err) || (err as NodeJS.ErrnoException).code === 'EISDIR') return;
+    throw err;
+  });
+}
+
+/** Removes `from` and its parents up to (not including) `root` while they are empty. */
+async function pruneEmptyFolders(from: string, root: string): Promise<void> {
+  for (let folder = from; folder.startsWith(root + sep); folder = dirname(folder)) {
+    try {
+      await rmdir(folder);
+    } catch {
+      // Not empty (or already gone, or a put is filling it right now): parents are not empty either.
+      return;
+    }
+  }
+}
