@@ -13,11 +13,22 @@ import { formatTable } from './table.js';
 
 /** The repository's events/ folder, found from this file so the demo works from any directory. */
 export const EVENTS_DIR = fileURLToPath(new URL('../../events/', import.meta.url));
+/** Folders of events/ that hold record contents (Filebeat events inside Kafka records), not trigger payloads. */
+const RECORD_VALUE_DIRS = new Set(['filebeat']);
+/** Widest a table cell gets before it is cut, so one long error does not stretch the table. */
+const CELL_WIDTH = 110;
+
+function oneLine(text: string): string {
+  const first = text.split('\n')[0]!;
+  return first.length > CELL_WIDTH ? first.slice(0, CELL_WIDTH - 1) + '…' : first;
+}
 
 async function* eventFiles(dir: string): AsyncGenerator<string> {
   for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* eventFiles(path);
+    if (entry.isDirectory()) {
+      if (!RECORD_VALUE_DIRS.has(entry.name)) yield* eventFiles(path);
+    }
     else if (entry.name.endsWith('.json')) yield path;
   }
 }
@@ -52,9 +63,9 @@ export async function runDemo(options: { config: Config; functions: readonly Spa
     try {
       const input = normalizeTrigger(await readFile(path));
       inputs.push({ file, input });
-      rows.push([file, input.kind, describe(input)]);
+      rows.push([file, input.kind, oneLine(describe(input))]);
     } catch (err) {
-      rows.push([file, 'rejected', errorMessage(err)]);
+      rows.push([file, 'rejected', oneLine(errorMessage(err))]);
     }
   }
   out('Trigger payloads in events/, through the platform adapters:\n');

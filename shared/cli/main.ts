@@ -69,7 +69,7 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
         host: options.host ?? config.SPARKFN_HOST,
       });
       io.err(`sparkfn serve listening on ${running.url}\n`);
-      await new Promise<void>((resolve) => {
+      await new Promise<void>((resolve, reject) => {
         const stop = () => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
@@ -77,6 +77,8 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
+        // A consumer that gave up for good ends the process non-zero, so its supervisor restarts it.
+        running.failed.catch((err: unknown) => running.close().finally(() => reject(err)));
       });
     });
 

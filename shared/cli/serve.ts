@@ -23,6 +23,8 @@ export interface ServeOptions {
 export interface RunningServe {
   url: string;
   port: number;
+  /** Rejects when a part the process cannot run without fails for good (the Kafka consumer gave up). */
+  failed: Promise<never>;
   close(): Promise<void>;
 }
 
@@ -88,6 +90,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
           clientId: config.SPARKFN_KAFKA_CLIENT_ID,
           groupId: config.SPARKFN_KAFKA_GROUP,
           topics: config.SPARKFN_KAFKA_TOPICS,
+          fromBeginning: config.SPARKFN_KAFKA_FROM_BEGINNING,
           logger,
           handler: async (batch) => {
             // Every Kafka function must succeed before the batch's offsets are committed.
@@ -115,9 +118,19 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
       return timer;
     });
 
+  const failed = new Promise<never>((_resolve, reject) => {
+    consumer?.done.catch((err: unknown) => {
+      logger.fatal({ err: errorMessage(err) }, 'the Kafka consumer stopped for good');
+      reject(err);
+    });
+  });
+  // Callers that only await close() must not see an unhandled rejection.
+  failed.catch(() => {});
+
   return {
     url: http.url,
     port: http.port,
+    failed,
     close: async () => {
       stopping.abort();
       for (const timer of timers) clearInterval(timer);

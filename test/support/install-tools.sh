@@ -2,11 +2,17 @@
 # Installs the system tools the test suite reaches for real: Debian's kcat, whose librdkafka
 # mock cluster is our Kafka. Idempotent; does nothing when everything is there.
 set -euo pipefail
-if ! command -v kcat >/dev/null 2>&1; then
-  echo "test: installing kcat (librdkafka's mock Kafka cluster) from Debian's packages" >&2
+missing=()
+command -v kcat >/dev/null 2>&1 || missing+=(kcat)
+# python3 hosts the mock cluster through kcat's librdkafka when a test needs more than the
+# mock's fixed 4 partitions (test/support/kafka-mock.ts).
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test: installing ${missing[*]} from Debian's packages (kcat brings librdkafka's mock Kafka cluster)" >&2
   if [ "$(id -u)" -eq 0 ]; then
-    apt-get update && apt-get install -y kcat
+    apt-get update && apt-get install -y "${missing[@]}"
   else
-    sudo apt-get update && sudo apt-get install -y kcat
+    sudo apt-get update && sudo apt-get install -y "${missing[@]}"
   fi
 fi
+exit 0
