@@ -7,6 +7,16 @@ export const DEFAULT_STORE = 'file://.sparkfn-data';
 export const DEFAULT_PORT = 8080;
 /** 1 MiB: big enough for an AdmissionReview of a large pod or a kube-eventer batch, small enough to refuse floods. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+/** Filebeat's `output.kafka.key` we document: `%{[fields.app_type]}/%{[fields.app_id]}/%{[fields.executor_id]}`. */
+export const DEFAULT_ARCHIVER_KEY_TEMPLATE = '<appType>/<appId>/<executorId>';
+/** Where log-archiver looks for an app and executor id, first match wins (issue 3's order). */
+export const DEFAULT_ARCHIVER_IDENTITY_ORDER = ['key', 'fields', 'labels'] as const;
+/** 1 MiB: just above what Filebeat's Kafka output sends at most (`max_message_bytes`, 1,000,000 bytes by default), so only lines that slipped past it are cut. */
+export const DEFAULT_ARCHIVER_MAX_LINE_BYTES = 1024 * 1024;
+/** An executor that wrote nothing for 30 minutes is done, or nearly: its chunks are compacted by the timer. */
+export const DEFAULT_ARCHIVER_COMPACT_IDLE_SECONDS = 30 * 60;
+/** zlib's default level: within a few percent of level 9's ratio on log text at a fraction of its CPU. */
+export const DEFAULT_ARCHIVER_GZIP_LEVEL = 6;
 
 const bool = (variable: string) =>
   z
@@ -57,6 +67,7 @@ const schema = z.object({
   SPARKFN_KAFKA_TOPICS: csv.default(['spark-logs']),
   SPARKFN_KAFKA_GROUP: z.string().min(1).default('sparkfn-log-archiver'),
   SPARKFN_KAFKA_CLIENT_ID: z.string().min(1).default('sparkfn'),
+  SPARKFN_KAFKA_FROM_BEGINNING: bool('SPARKFN_KAFKA_FROM_BEGINNING').default(true),
 
   SPARKFN_K8S_URL: z.url({ message: 'SPARKFN_K8S_URL must be the apiserver URL, e.g. https://10.0.0.1:6443' }).optional(),
   SPARKFN_K8S_TOKEN: z.string().optional(),
@@ -72,6 +83,36 @@ const schema = z.object({
   SPARKFN_WEBHOOK_HMAC_SECRET: z.string().min(16, { message: 'SPARKFN_WEBHOOK_HMAC_SECRET must be at least 16 characters' }).optional(),
   SPARKFN_TLS_CERT_FILE: z.string().optional(),
   SPARKFN_TLS_KEY_FILE: z.string().optional(),
+
+  SPARKFN_ARCHIVER_KEY_TEMPLATE: z
+    .string()
+    .refine((v) => v.includes('<appId>') && v.includes('<executorId>'), {
+      message: 'SPARKFN_ARCHIVER_KEY_TEMPLATE must contain <appId> and <executorId>, e.g. <appType>/<appId>/<executorId>',
+    })
+    .default(DEFAULT_ARCHIVER_KEY_TEMPLATE),
+  SPARKFN_ARCHIVER_IDENTITY_ORDER: csv
+    .refine((v) => v.length > 0 && v.every((s) => (DEFAULT_ARCHIVER_IDENTITY_ORDER as readonly string[]).includes(s)) && new Set(v).size === v.length, {
+      message: 'SPARKFN_ARCHIVER_IDENTITY_ORDER must list key, fields and labels (each at most once), e.g. key,fields,labels',
+    })
+    .transform((v) => v as ('key' | 'fields' | 'labels')[])
+    .default([...DEFAULT_ARCHIVER_IDENTITY_ORDER]),
+  SPARKFN_ARCHIVER_MAX_LINE_BYTES: z.coerce
+    .number({ message: 'SPARKFN_ARCHIVER_MAX_LINE_BYTES must be a whole number of bytes from 1024 to 67108864' })
+    .int({ message: 'SPARKFN_ARCHIVER_MAX_LINE_BYTES must be a whole number of bytes from 1024 to 67108864' })
+    .min(1024, { message: 'SPARKFN_ARCHIVER_MAX_LINE_BYTES must be a whole number of bytes from 1024 to 67108864' })
+    .max(64 * 1024 * 1024, { message: 'SPARKFN_ARCHIVER_MAX_LINE_BYTES must be a whole number of bytes from 1024 to 67108864' })
+    .default(DEFAULT_ARCHIVER_MAX_LINE_BYTES),
+  SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS: z.coerce
+    .number({ message: 'SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS must be a whole number of seconds, at least 60' })
+    .int({ message: 'SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS must be a whole number of seconds, at least 60' })
+    .min(60, { message: 'SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS must be a whole number of seconds, at least 60' })
+    .default(DEFAULT_ARCHIVER_COMPACT_IDLE_SECONDS),
+  SPARKFN_ARCHIVER_GZIP_LEVEL: z.coerce
+    .number({ message: 'SPARKFN_ARCHIVER_GZIP_LEVEL must be a gzip level from 1 (fastest) to 9 (smallest)' })
+    .int({ message: 'SPARKFN_ARCHIVER_GZIP_LEVEL must be a gzip level from 1 (fastest) to 9 (smallest)' })
+    .min(1, { message: 'SPARKFN_ARCHIVER_GZIP_LEVEL must be a gzip level from 1 (fastest) to 9 (smallest)' })
+    .max(9, { message: 'SPARKFN_ARCHIVER_GZIP_LEVEL must be a gzip level from 1 (fastest) to 9 (smallest)' })
+    .default(DEFAULT_ARCHIVER_GZIP_LEVEL),
 
   SPARKFN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SPARKFN_DRY_RUN: bool('SPARKFN_DRY_RUN').default(false),
