@@ -14,7 +14,7 @@ import { formatTable } from './table.js';
 /** The repository's events/ folder, found from this file so the demo works from any directory. */
 export const EVENTS_DIR = fileURLToPath(new URL('../../events/', import.meta.url));
 /** Folders of events/ that hold record contents (Filebeat events inside Kafka records), not trigger payloads. */
-const RECORD_VALUE_DIRS = new Set(['filebeat']);
+export const RECORD_VALUE_DIRS: ReadonlySet<string> = new Set(['filebeat']);
 /** Widest a table cell gets before it is cut, so one long error does not stretch the table. */
 const CELL_WIDTH = 110;
 

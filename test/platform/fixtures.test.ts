@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidInputError, UnknownTriggerError } from '../../shared/errors.js';
 import { normalizeTrigger } from '../../shared/platform/normalize.js';
 import type { TriggerKind } from '../../shared/platform/trigger.js';
-import { listEvents, loadEvent } from '../support/events.js';
+import { listTriggerEvents, loadEvent } from '../support/events.js';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any -- fixtures are edited freely below
 
@@ -125,7 +125,7 @@ const EXPECTED: Record<string, Expectation> = {
   },
 };
 
-const names = listEvents();
+const names = listTriggerEvents();
 
 describe('events/ samples', () => {
   it('has an expectation for every sample and a sample for every expectation', () => {

@@ -1,3 +1,4 @@
+import { RECORD_VALUE_DIRS } from '../../shared/cli/demo.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,4 +36,9 @@ export function listEvents(dir: string = EVENTS_DIR): string[] {
     else if (entry.name.endsWith('.json')) names.push(relative(EVENTS_DIR, path).replace(/\.json$/, '').split('\\').join('/'));
   }
   return names.sort();
+}
+
+/** The samples that are trigger payloads: everything but record contents such as events/filebeat/. */
+export function listTriggerEvents(): string[] {
+  return listEvents().filter((name) => !RECORD_VALUE_DIRS.has(name.split('/')[0]!));
 }
