@@ -13,8 +13,16 @@ import { formatTable } from './table.js';
 
 /** The repository's events/ folder, found from this file so the demo works from any directory. */
 export const EVENTS_DIR = fileURLToPath(new URL('../../events/', import.meta.url));
-/** Folders of events/ that hold record contents (Filebeat events inside Kafka records), not trigger payloads. */
-export const RECORD_VALUE_DIRS: ReadonlySet<string> = new Set(['filebeat']);
+/**
+ * Folders of events/ whose files are contents, not trigger payloads: Filebeat events that travel
+ * inside Kafka records, and any `data/` folder (price files, manifests, AdmissionReview bodies).
+ */
+export const CONTENT_DIRS: ReadonlySet<string> = new Set(['filebeat', 'data']);
+
+/** Whether `relativePath` (under events/) is a trigger payload sample. */
+export function isTriggerSample(relativePath: string): boolean {
+  return relativePath.endsWith('.json') && !relativePath.split('/').slice(0, -1).some((dir) => CONTENT_DIRS.has(dir));
+}
 /** Widest a table cell gets before it is cut, so one long error does not stretch the table. */
 const CELL_WIDTH = 110;
 
@@ -27,7 +35,7 @@ async function* eventFiles(dir: string): AsyncGenerator<string> {
   for (const entry of (await readdir(dir, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
-      if (!RECORD_VALUE_DIRS.has(entry.name)) yield* eventFiles(path);
+      if (!CONTENT_DIRS.has(entry.name)) yield* eventFiles(path);
     }
     else if (entry.name.endsWith('.json')) yield path;
   }

@@ -1,4 +1,4 @@
-import { RECORD_VALUE_DIRS } from '../../shared/cli/demo.js';
+import { isTriggerSample } from '../../shared/cli/demo.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +38,10 @@ export function listEvents(dir: string = EVENTS_DIR): string[] {
   return names.sort();
 }
 
-/** The samples that are trigger payloads: everything but record contents such as events/filebeat/. */
+/** The samples that are trigger payloads: everything but contents (events/filebeat/, any data/ folder). */
 export function listTriggerEvents(): string[] {
-  return listEvents().filter((name) => !RECORD_VALUE_DIRS.has(name.split('/')[0]!));
+  return listEvents().filter((name) => isTriggerSample(`${name}.json`));
 }
+
+/** Folders of events/ that show the platforms' own shapes; every sample there has an exact expectation. */
+export const PLATFORM_EVENT_DIRS: ReadonlySet<string> = new Set(['fc', 'lambda', 'k8s', 'local']);
