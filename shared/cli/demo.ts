@@ -51,6 +51,8 @@ function describe(input: TriggerInput): string {
       return `${input.method} ${input.path}`;
     case 'schedule':
       return `timer at ${new Date(input.time).toISOString()}`;
+    case 'k8s-objects':
+      return input.changes.map((c) => `${c.type} ${c.object.kind} ${c.object.metadata.namespace ?? ''}/${c.object.metadata.name}`).join(', ');
   }
 }
 

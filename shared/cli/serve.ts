@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../config.js';
 import type { Deps } from '../deps.js';
 import { errorMessage } from '../errors.js';
 import { jsonResult, startHttpServer, type Route } from '../http/server.js';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { kubeConfigFromConfig } from '../k8s/client.js';
+import { watchResource, type ResourceWatch } from '../k8s/watch.js';
 import { runKafkaConsumer } from '../kafka/consumer.js';
 import type { SparkFunction } from '../platform/function.js';
 import { invokeByName } from '../platform/invoke.js';
@@ -10,6 +14,10 @@ import { createDeps } from '../platform/runtime.js';
 
 /** How often a schedule-triggered function runs under `sparkfn serve` unless it says otherwise. */
 export const DEFAULT_SCHEDULE_EVERY_MS = 60_000;
+/** Tries of a function on one watched change before it is logged and passed over (the watch must go on). */
+const WATCH_HANDLER_ATTEMPTS = 3;
+/** Pause before the next try, times the attempt number: enough for a store blip to pass. */
+const WATCH_RETRY_DELAY_MS = 250;
 
 export interface ServeOptions {
   config: Config;
@@ -18,6 +26,8 @@ export interface ServeOptions {
   host: string;
   /** Deps to use instead of building them from the config (tests). */
   deps?: Deps;
+  /** Cluster to watch instead of the one the config names. */
+  kubeConfig?: KubeConfig;
 }
 
 export interface RunningServe {
@@ -99,6 +109,8 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
         })
       : undefined;
 
+  const watches = startWatches(options, deps, stopping.signal);
+
   const timers = functions
     .filter((fn) => fn.triggers.includes('schedule'))
     .map((fn) => {
@@ -134,8 +146,60 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     close: async () => {
       stopping.abort();
       for (const timer of timers) clearInterval(timer);
-      await Promise.all([http.close(), consumer?.stop()]);
+      await Promise.all([http.close(), consumer?.stop(), ...watches.map((w) => w.done.catch(() => undefined))]);
     },
   };
 }
 
+
+/**
+ * One watch per distinct (path, selector) that any function asks for, each change handed to
+ * every function that asked, in order. A function that keeps failing on a change is logged and
+ * passed over so that one bad object cannot stall the others.
+ */
+function startWatches(options: ServeOptions, deps: Deps, signal: AbortSignal): ResourceWatch[] {
+  const wanted = new Map<string, { path: string; labelSelector?: string; functions: SparkFunction[] }>();
+  for (const fn of options.functions) {
+    for (const spec of fn.watches ?? []) {
+      const id = `${spec.path}?${spec.labelSelector ?? ''}`;
+      const entry = wanted.get(id) ?? { ...spec, functions: [] };
+      entry.functions.push(fn);
+      wanted.set(id, entry);
+    }
+  }
+  if (wanted.size === 0) return [];
+  const kubeConfig = options.kubeConfig ?? kubeConfigFromConfig(options.config);
+  if (!kubeConfig) {
+    deps.logger.warn({ watches: [...wanted.keys()] }, 'no cluster configured (SPARKFN_K8S_URL, KUBECONFIG or in-cluster): watches are off');
+    return [];
+  }
+  const failures = deps.metrics.counter('watch_handler_failures_total', 'Watched changes a function failed on after every try.', ['function']);
+  return [...wanted.values()].map(({ path, labelSelector, functions }) => {
+    const watch = watchResource({
+      kubeConfig,
+      path,
+      ...(labelSelector ? { labelSelector } : {}),
+      signal,
+      onEvent: async (event) => {
+        const input = { kind: 'k8s-objects' as const, source: 'k8s:watch', changes: [{ type: event.type, object: event.object as never }] };
+        for (const fn of functions) {
+          for (let attempt = 1; ; attempt++) {
+            try {
+              await fn.run(input, { ...deps, signal });
+              break;
+            } catch (err) {
+              if (attempt >= WATCH_HANDLER_ATTEMPTS || signal.aborted) {
+                failures.inc({ function: fn.name });
+                deps.logger.error({ function: fn.name, path, err: errorMessage(err) }, 'a watched change failed every try; passing over it');
+                break;
+              }
+              await delay(WATCH_RETRY_DELAY_MS * attempt, undefined, { signal }).catch(() => undefined);
+            }
+          }
+        }
+      },
+    });
+    watch.done.catch((err: unknown) => deps.logger.error({ path, err: errorMessage(err) }, 'watch stopped'));
+    return watch;
+  });
+}

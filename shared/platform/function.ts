@@ -13,7 +13,15 @@ export interface SparkFunction<R = unknown, D extends Deps = Deps> {
   routes?: readonly FunctionRoute[];
   /** How often `sparkfn serve` fires its schedule trigger, for functions that take one. */
   scheduleEveryMs?: number;
+  /** Collections `sparkfn serve` watches for this function (when a cluster is configured); changes arrive as `k8s-objects`. */
+  watches?: readonly WatchSpec[];
   run(input: TriggerInput, deps: D): Promise<R>;
+}
+
+/** A collection to watch: `/api/v1/pods` with `spark-role=driver`, SparkApplications of a namespace… */
+export interface WatchSpec {
+  path: string;
+  labelSelector?: string;
 }
 
 /** One HTTP route of a function. */

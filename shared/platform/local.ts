@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import type { HttpInput, K8sEventsInput, KafkaBatchInput, KafkaRecord, ScheduleInput, TriggerKind } from './trigger.js';
+import type { HttpInput, K8sEventsInput, K8sObjectsInput, KafkaBatchInput, KafkaRecord, ScheduleInput, TriggerKind } from './trigger.js';
 import { localBytes } from './bytes.js';
 import { dedupeEvents } from './dedupe-events.js';
 import { k8sEventSchema } from './k8s-event.js';
+import { k8sObjectChangeSchema } from './k8s-object.js';
 import { isRecord } from './payload.js';
 
 /** Where a local input says it came from when it does not say. */
@@ -62,6 +63,10 @@ const localK8sEvents = z
   .strictObject({ kind: z.literal('k8s-events'), source, events: z.array(k8sEventSchema) })
   .transform((input): K8sEventsInput => ({ ...input, events: dedupeEvents(input.events) }));
 
+const localK8sObjects = z
+  .strictObject({ kind: z.literal('k8s-objects'), source, changes: z.array(k8sObjectChangeSchema).min(1) })
+  .transform((input): K8sObjectsInput => input);
+
 /**
  * The `local` shape: a TriggerInput written as JSON, for `sparkfn invoke --event file.json`,
  * events/local/*.json and in-process callers (the kafkajs consumer, the pod watch).
@@ -75,13 +80,14 @@ const localK8sEvents = z
  * { "kind": "schedule", "time": "2024-05-01T10:00:00Z", "name": "janitor-hourly", "payload": "…" }  // time: ISO or ms
  * { "kind": "http", "method": "GET", "path": "/logs/…", "query": {}, "headers": {}, "body": "" }
  * { "kind": "k8s-events", "events": [ { …v1.Event… } ] }  // deduplicated by uid + count
+ * { "kind": "k8s-objects", "changes": [ { "type": "MODIFIED", "object": { …v1.Pod… } } ] }
  * ```
  * Our own shape is strict: an unknown field is an error (a typo must not pass silently). In
  * process, Buffers and Dates are accepted where the JSON form has strings.
  */
-export const localInputSchema = z.discriminatedUnion('kind', [localKafka, localSchedule, localHttp, localK8sEvents]);
+export const localInputSchema = z.discriminatedUnion('kind', [localKafka, localSchedule, localHttp, localK8sEvents, localK8sObjects]);
 
-const LOCAL_KINDS: readonly TriggerKind[] = ['kafka', 'schedule', 'http', 'k8s-events'];
+const LOCAL_KINDS: readonly TriggerKind[] = ['kafka', 'schedule', 'http', 'k8s-events', 'k8s-objects'];
 
 export function isLocalInput(value: unknown): boolean {
   return isRecord(value) && (LOCAL_KINDS as readonly unknown[]).includes(value.kind);

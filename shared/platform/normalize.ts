@@ -23,6 +23,7 @@ import {
   kubeEventerWebhookSchema,
   repairGoQuotedJson,
 } from './kube-eventer.js';
+import { isK8sObjectWatchEvent, k8sObjectWatchEventSchema } from './k8s-object.js';
 import { isLambdaKafkaEvent, lambdaKafkaEventSchema } from './lambda-kafka.js';
 import { isLocalInput, localInputSchema } from './local.js';
 import { parseShape } from './parse-shape.js';
@@ -56,7 +57,7 @@ const one =
 // EventList before v1.Event, the kube-eventer envelopes before the bare event they contain.
 const WHOLE_SHAPES: readonly WholeShape[] = [
   {
-    name: 'local: an already-normalized input {"kind":"kafka"|"schedule"|"http"|"k8s-events",…} (see shared/platform/local.ts)',
+    name: 'local: an already-normalized input {"kind":"kafka"|"schedule"|"http"|"k8s-events"|"k8s-objects",…} (see shared/platform/local.ts)',
     matches: isLocalInput,
     parse: (v) => parseShape(localInputSchema, v, 'a local input'),
   },
@@ -79,6 +80,11 @@ const WHOLE_SHAPES: readonly WholeShape[] = [
     name: 'Alibaba FC timer trigger {"triggerTime","triggerName","payload"}',
     matches: isFcTimer,
     parse: (v) => parseShape(fcTimerSchema, v, 'an FC timer trigger event'),
+  },
+  {
+    name: 'Kubernetes watch event of an object {"type":"ADDED"|"MODIFIED"|"DELETED","object":{"kind":"Pod"|"SparkApplication"|…}}',
+    matches: isK8sObjectWatchEvent,
+    parse: (v) => parseShape(k8sObjectWatchEventSchema, v, 'a Kubernetes object watch event'),
   },
   {
     name: 'Alibaba FC 3.0 HTTP trigger event {"version":"v1","rawPath","requestContext":{"http":…},…}',

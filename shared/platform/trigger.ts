@@ -5,7 +5,7 @@ import type { CoreV1Event } from '@kubernetes/client-node';
  * (Lambda, FC, kube-eventer, the local runner) into exactly one of these; only adapters know
  * how a platform wrapped it.
  */
-export type TriggerInput = KafkaBatchInput | ScheduleInput | HttpInput | K8sEventsInput;
+export type TriggerInput = KafkaBatchInput | ScheduleInput | HttpInput | K8sEventsInput | K8sObjectsInput;
 export type TriggerKind = TriggerInput['kind'];
 
 /** One Kafka record, decoded: key and value are raw bytes (null for a missing key or a tombstone). */
@@ -56,6 +56,27 @@ export interface K8sEventsInput {
   source: string;
   /** Deduplicated by event UID + count, in arrival order. */
   events: CoreV1Event[];
+}
+
+/** A Kubernetes object as a watch delivers it: any kind but Event (those are K8sEventsInput). */
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; labels?: Record<string, string>; annotations?: Record<string, string>; [field: string]: unknown };
+  [field: string]: unknown;
+}
+
+/** One change a watch saw: a pod created, changed (its phase moved) or deleted. */
+export interface K8sObjectChange {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: K8sObject;
+}
+
+/** Object changes from a watch (`sparkfn serve`'s pod watch) or a watch event posted to us, in order. */
+export interface K8sObjectsInput {
+  kind: 'k8s-objects';
+  source: string;
+  changes: K8sObjectChange[];
 }
 
 /** What an HTTP-serving function returns; adapters map it to API Gateway, FC or node:http. */

@@ -118,6 +118,16 @@ const EXPECTED: Record<string, Expectation> = {
     extra: (p) => { p.records[1].partitionKey = 'x'; },
     breakIt: (p) => { p.records[0].offset = 'forty-two'; },
   },
+  'k8s/pod-watch-event': {
+    kind: 'k8s-objects', source: 'k8s:watch', count: 1,
+    extra: (p) => { p.object.metadata.managedFields = []; },
+    breakIt: (p) => { delete p.object.metadata.name; },
+  },
+  'local/k8s-objects': {
+    kind: 'k8s-objects', source: 'local', count: 1, strict: true,
+    extra: (p) => { p.watch = true; },
+    breakIt: (p) => { p.changes[0].type = 'UPDATED'; },
+  },
   'local/schedule': {
     kind: 'schedule', source: 'local', strict: true,
     extra: (p) => { p.cron = '0 * * * *'; },
@@ -148,6 +158,7 @@ describe('events/ samples', () => {
     expect(input.source).toBe(expected.source);
     if (input.kind === 'kafka') expect(input.records).toHaveLength(expected.count!);
     if (input.kind === 'k8s-events') expect(input.events).toHaveLength(expected.count!);
+    if (input.kind === 'k8s-objects') expect(input.changes).toHaveLength(expected.count!);
   });
 
   it.each(names.filter((n) => !EXPECTED[n]!.strict))('%s (a platform shape) tolerates fields it does not know', (name) => {
