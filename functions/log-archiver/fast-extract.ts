@@ -1,0 +1,379 @@
+import { isUtf8 } from 'node:buffer';
+import { type ExtractResult, type FilebeatEvent, ID_FIELD_NAMES, type IdFields, SPARK_LABEL_NAMES, extractByParse } from './filebeat-event.js';
+
+/**
+ * Reads a Filebeat event the fast way when it can, by `JSON.parse` when it cannot: the result is
+ * always exactly `extractByParse(value)`.
+ * @example extractFilebeat(Buffer.from('{"message":"26/01/15 08:21:04 INFO Executor: Running task 3.0"}'))
+ */
+export function extractFilebeat(value: Buffer): ExtractResult {
+  return extractFast(value) ?? extractByParse(value);
+}
+
+/**
+ * The fields of a Filebeat event read straight from the bytes, without building the event
+ * object: one pass that validates the JSON grammar as it goes, descends only into `fields`,
+ * `kubernetes`, `log`, and decodes only the strings it needs. `message` usually comes back as a
+ * view into `value` (no copy, no decoding).
+ *
+ * Returns undefined whenever it is not certain to match `JSON.parse`: invalid or unusual JSON
+ * (a top level that is not an object, a key with an escape, an id written as a number, a
+ * repeated key it cares about, a control character in a string, …). The caller then parses.
+ * Strings with escapes are decoded by `JSON.parse` of just that string literal.
+ */
+export function extractFast(value: Buffer): ExtractResult | undefined {
+  const scanner = new Scanner(value);
+  const event: FilebeatEvent = { message: undefined, messageType: 'missing', fields: {}, root: {}, labels: {} };
+  scanner.ws();
+  if (scanner.peek() !== LBRACE) return undefined;
+  if (!scanner.object(ROOT, event)) return undefined;
+  scanner.ws();
+  return scanner.atEnd() ? { kind: 'event', event } : undefined;
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const LBRACE = 0x7b;
+const RBRACE = 0x7d;
+const LBRACKET = 0x5b;
+const RBRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+/** 1 for the bytes that end a run of plain string content: control characters, `"` and `\`. */
+const STRING_STOP = new Uint8Array(256);
+for (let c = 0; c < 0x20; c++) STRING_STOP[c] = 1;
+STRING_STOP[0x22] = 1;
+STRING_STOP[0x5c] = 1;
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
+const NULL = Buffer.from('null');
+
+/** What to do with the value of one key we care about; false means "not sure, let JSON.parse decide". */
+type Handler = (s: Scanner, event: FilebeatEvent) => boolean;
+
+interface Level {
+  keys: Buffer[];
+  handlers: Handler[];
+}
+
+function level(entries: Record<string, Handler>): Level {
+  return { keys: Object.keys(entries).map((k) => Buffer.from(k)), handlers: Object.values(entries) };
+}
+
+const idInto =
+  (pick: (event: FilebeatEvent) => IdFields, field: keyof IdFields): Handler =>
+  (s, event) => {
+    const c = s.peek();
+    if (c === QUOTE) {
+      const text = s.string();
+      if (text === undefined) return false;
+      pick(event)[field] = text;
+      return true;
+    }
+    // A number id is turned into text by JSON.parse + String(); leave that spelling to them.
+    if (c === MINUS || (c >= ZERO && c <= NINE)) return false;
+    return s.skip();
+  };
+
+const stringInto =
+  (set: (event: FilebeatEvent, text: string) => void): Handler =>
+  (s, event) => {
+    if (s.peek() !== QUOTE) return s.skip();
+    const text = s.string();
+    if (text === undefined) return false;
+    set(event, text);
+    return true;
+  };
+
+const objectOf =
+  (inner: Level): Handler =>
+  (s, event) =>
+    s.peek() === LBRACE ? s.object(inner, event) : s.skip();
+
+const idLevel = (pick: (event: FilebeatEvent) => IdFields): Level =>
+  level({
+    [ID_FIELD_NAMES.appId]: idInto(pick, 'appId'),
+    [ID_FIELD_NAMES.executorId]: idInto(pick, 'executorId'),
+    [ID_FIELD_NAMES.appType]: idInto(pick, 'appType'),
+  });
+
+const KUBERNETES = level({
+  namespace: stringInto((e, t) => (e.namespace = t)),
+  pod: objectOf(level({ name: stringInto((e, t) => (e.podName = t)) })),
+  labels: objectOf(
+    level({
+      [SPARK_LABEL_NAMES.appSelector]: stringInto((e, t) => (e.labels.appSelector = t)),
+      [SPARK_LABEL_NAMES.execId]: stringInto((e, t) => (e.labels.execId = t)),
+      [SPARK_LABEL_NAMES.role]: stringInto((e, t) => (e.labels.role = t)),
+      [SPARK_LABEL_NAMES.appName]: stringInto((e, t) => (e.labels.appName = t)),
+    }),
+  ),
+});
+
+const ROOT: Level = level({
+  message: (s, event) => {
+    if (s.peek() !== QUOTE) {
+      event.messageType = 'other';
+      return s.skip();
+    }
+    const bytes = s.stringBytes();
+    if (bytes === undefined) return false;
+    event.message = bytes;
+    event.messageType = 'string';
+    return true;
+  },
+  '@timestamp': stringInto((e, t) => (e.timestamp = t)),
+  stream: stringInto((e, t) => (e.stream = t)),
+  fields: objectOf(idLevel((e) => e.fields)),
+  [ID_FIELD_NAMES.appId]: idInto((e) => e.root, 'appId'),
+  [ID_FIELD_NAMES.executorId]: idInto((e) => e.root, 'executorId'),
+  [ID_FIELD_NAMES.appType]: idInto((e) => e.root, 'appType'),
+  kubernetes: objectOf(KUBERNETES),
+  log: objectOf(level({ file: objectOf(level({ path: stringInto((e, t) => (e.logFilePath = t)) })) })),
+});
+
+class Scanner {
+  private p = 0;
+  private readonly n: number;
+  private utf8: boolean | undefined;
+
+  constructor(private readonly b: Buffer) {
+    this.n = b.length;
+  }
+
+  peek(): number {
+    return this.p < this.n ? (this.b[this.p] as number) : -1;
+  }
+
+  atEnd(): boolean {
+    return this.p === this.n;
+  }
+
+  ws(): void {
+    const b = this.b;
+    let p = this.p;
+    while (p < this.n) {
+      const c = b[p] as number;
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+      p++;
+    }
+    this.p = p;
+  }
+
+  /** An object at the cursor, handling the keys of `spec` and skipping the others. */
+  object(spec: Level, event: FilebeatEvent): boolean {
+    this.p++; // {
+    this.ws();
+    if (this.peek() === RBRACE) {
+      this.p++;
+      return true;
+    }
+    let seen = 0;
+    for (;;) {
+      if (this.peek() !== QUOTE) return false;
+      const which = this.key(spec.keys);
+      if (which === -2) return false;
+      this.ws();
+      if (this.peek() !== COLON) return false;
+      this.p++;
+      this.ws();
+      if (which >= 0) {
+        // JSON.parse keeps the last of repeated keys; rather than mirror that, let it decide.
+        if (seen & (1 << which)) return false;
+        seen |= 1 << which;
+        if (!(spec.handlers[which] as Handler)(this, event)) return false;
+      } else if (!this.skip()) {
+        return false;
+      }
+      this.ws();
+      const c = this.peek();
+      this.p++;
+      if (c === RBRACE) return true;
+      if (c !== COMMA) return false;
+      this.ws();
+    }
+  }
+
+  /** The index of the key at the cursor in `keys`, -1 for another key, -2 when unsure (an escape). */
+  private key(keys: readonly Buffer[]): number {
+    const b = this.b;
+    const n = this.n;
+    const start = this.p + 1;
+    let p = start;
+    while (p < n && STRING_STOP[b[p] as number] === 0) p++;
+    if (p >= n || b[p] !== QUOTE) return -2;
+    this.p = p + 1;
+    const length = p - start;
+    // A byte loop: Buffer#compare is a native call, costlier than the few bytes compared here.
+    next: for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as Buffer;
+      if (k.length !== length) continue;
+      for (let j = 0; j < length; j++) if (k[j] !== b[start + j]) continue next;
+      return i;
+    }
+    return -1;
+  }
+
+  /** The string at the cursor as text, or undefined when the literal is not valid JSON. */
+  string(): string | undefined {
+    const range = this.stringRange();
+    if (range === undefined) return undefined;
+    const [start, end, escaped] = range;
+    return escaped ? (JSON.parse(this.b.toString('utf8', start - 1, end + 1)) as string) : this.b.toString('utf8', start, end);
+  }
+
+  /** The string at the cursor as UTF-8 bytes: a view into the value when nothing needs decoding. */
+  stringBytes(): Buffer | undefined {
+    const range = this.stringRange();
+    if (range === undefined) return undefined;
+    const [start, end, escaped] = range;
+    this.utf8 ??= isUtf8(this.b);
+    if (!escaped && this.utf8) return this.b.subarray(start, end);
+    const text = escaped ? (JSON.parse(this.b.toString('utf8', start - 1, end + 1)) as string) : this.b.toString('utf8', start, end);
+    return Buffer.from(text, 'utf8');
+  }
+
+  /** Start and end of a string's content, and whether it has escapes; undefined if it is not a valid JSON string. */
+  private stringRange(): [number, number, boolean] | undefined {
+    const b = this.b;
+    const n = this.n;
+    const start = this.p + 1;
+    let p = start;
+    let escaped = false;
+    for (;;) {
+      // Plain string bytes in one tight loop; the table marks `"`, `\` and control characters.
+      while (p < n && STRING_STOP[b[p] as number] === 0) p++;
+      if (p >= n) return undefined;
+      const c = b[p] as number;
+      if (c === QUOTE) break;
+      if (c !== BACKSLASH) return undefined;
+      escaped = true;
+      const e = p + 1 < n ? (b[p + 1] as number) : -1;
+      if (e === 0x75 /* u */) {
+        for (let i = 2; i < 6; i++) if (p + i >= n || !isHex(b[p + i] as number)) return undefined;
+        p += 6;
+        continue;
+      }
+      // " \ / b f n r t
+      if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) return undefined;
+      p += 2;
+    }
+    this.p = p + 1;
+    return [start, p, escaped];
+  }
+
+  /** Skips one JSON value at the cursor, checking its grammar; false when it is not valid JSON. */
+  skip(): boolean {
+    const c0 = this.peek();
+    if (c0 === QUOTE) return this.stringRange() !== undefined;
+    if (c0 !== LBRACE && c0 !== LBRACKET) return this.scalar(c0);
+    const stack: number[] = [];
+    for (;;) {
+      // A value is expected here.
+      this.ws();
+      const c = this.peek();
+      if (c === LBRACE || c === LBRACKET) {
+        this.p++;
+        this.ws();
+        const close = c === LBRACE ? RBRACE : RBRACKET;
+        if (this.peek() === close) {
+          this.p++;
+        } else {
+          stack.push(c);
+          if (c === LBRACE && !this.memberName()) return false;
+          continue;
+        }
+      } else if (c === QUOTE) {
+        if (this.stringRange() === undefined) return false;
+      } else if (!this.scalar(c)) {
+        return false;
+      }
+      // After a value: close containers or move to the next element.
+      for (;;) {
+        if (stack.length === 0) return true;
+        this.ws();
+        const d = this.peek();
+        const top = stack[stack.length - 1];
+        if (d === COMMA) {
+          this.p++;
+          if (top === LBRACE) {
+            this.ws();
+            if (!this.memberName()) return false;
+          }
+          break;
+        }
+        if ((d === RBRACE && top === LBRACE) || (d === RBRACKET && top === LBRACKET)) {
+          this.p++;
+          stack.pop();
+          continue;
+        }
+        return false;
+      }
+    }
+  }
+
+  /** A number, true, false or null starting with `c`. */
+  private scalar(c: number): boolean {
+    if (c === MINUS || (c >= ZERO && c <= NINE)) return this.number();
+    if (c === 0x74) return this.literal(TRUE);
+    if (c === 0x66) return this.literal(FALSE);
+    if (c === 0x6e) return this.literal(NULL);
+    return false;
+  }
+
+  /** `"name" :` of an object member being skipped. */
+  private memberName(): boolean {
+    if (this.peek() !== QUOTE || this.stringRange() === undefined) return false;
+    this.ws();
+    if (this.peek() !== COLON) return false;
+    this.p++;
+    return true;
+  }
+
+  private number(): boolean {
+    const b = this.b;
+    const n = this.n;
+    let p = this.p;
+    if (b[p] === MINUS) p++;
+    if (p < n && b[p] === ZERO) {
+      p++;
+    } else if (p < n && (b[p] as number) > ZERO && (b[p] as number) <= NINE) {
+      while (p < n && isDigit(b[p] as number)) p++;
+    } else {
+      return false;
+    }
+    if (p < n && b[p] === DOT) {
+      p++;
+      if (!(p < n && isDigit(b[p] as number))) return false;
+      while (p < n && isDigit(b[p] as number)) p++;
+    }
+    if (p < n && (b[p] === 0x65 || b[p] === 0x45)) {
+      p++;
+      if (p < n && (b[p] === PLUS || b[p] === MINUS)) p++;
+      if (!(p < n && isDigit(b[p] as number))) return false;
+      while (p < n && isDigit(b[p] as number)) p++;
+    }
+    this.p = p;
+    return true;
+  }
+
+  private literal(word: Buffer): boolean {
+    if (this.p + word.length > this.n) return false;
+    for (let i = 0; i < word.length; i++) if (this.b[this.p + i] !== word[i]) return false;
+    this.p += word.length;
+    return true;
+  }
+}
+
+function isDigit(c: number): boolean {
+  return c >= ZERO && c <= NINE;
+}
+
+function isHex(c: number): boolean {
+  return (c >= ZERO && c <= NINE) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
+}

@@ -1,0 +1,68 @@
+import type { Deps } from '../../shared/deps.js';
+import { InvalidInputError } from '../../shared/errors.js';
+import type { SparkFunction } from '../../shared/platform/function.js';
+import type { K8sEventsInput, TriggerInput } from '../../shared/platform/trigger.js';
+import { type AppEnd, appEndOf, appsForEnds } from './app-end.js';
+import { type ArchiveSummary, archiveBatch } from './archive-batch.js';
+import { LOGS_PREFIX } from './chunk-key.js';
+import { type CompactionSummary, compactIdle, compactStreams, emptyCompactionSummary, listStreams } from './compact.js';
+import { type ArchiverSettings, resolveSettings } from './settings.js';
+
+export type { ArchiveSummary } from './archive-batch.js';
+export type { CompactionSummary } from './compact.js';
+export { compactApp } from './compact.js';
+
+/** What one invocation did: a Kafka batch archived, or a compaction run. */
+export type ArchiverResult = ArchiveSummary | CompactionSummary;
+
+/** How often `sparkfn serve` runs the idle-executor compaction (serverless.yml's schedule says the same). */
+export const COMPACTION_EVERY_MS = 5 * 60 * 1000;
+
+/**
+ * log-archiver's core.
+ * - `kafka`: archives the batch (Filebeat events or plain lines) as gzip chunks under
+ *   `logs/<appId>/<executorId>/<stream>/`, dead-letters what cannot be archived, and resolves only
+ *   after every write succeeded; a failed write rejects, so the batch is delivered again.
+ * - `schedule`: compacts the executors that have been idle for SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS.
+ * - `k8s-events`: compacts the apps that ended (SparkApplicationCompleted / Failed, a driver pod terminal).
+ *
+ * `settings` override the SPARKFN_ARCHIVER_* configuration (tests, the demo).
+ * @example
+ * const summary = await run({ kind: 'kafka', source: 'local', records }, deps);
+ * // { kind: 'archive', records: 3, archived: 3, chunks: 2, deadLettered: 0, … }
+ */
+export async function run(input: TriggerInput, deps: Deps, settings?: Partial<ArchiverSettings>): Promise<ArchiverResult> {
+  const resolved = resolveSettings(settings);
+  switch (input.kind) {
+    case 'kafka':
+      return archiveBatch(input, deps, resolved);
+    case 'schedule':
+      return compactIdle(deps, resolved, deps.clock.now());
+    case 'k8s-events':
+      return compactEnded(input, deps, resolved);
+    default:
+      throw new InvalidInputError(`log-archiver does not take ${input.kind} triggers; it takes kafka, schedule and k8s-events.`, 'wrong-trigger');
+  }
+}
+
+async function compactEnded(input: K8sEventsInput, deps: Deps, settings: ArchiverSettings): Promise<CompactionSummary> {
+  const ends = input.events.map(appEndOf).filter((e): e is AppEnd => e !== undefined);
+  if (ends.length === 0) return emptyCompactionSummary('app-end');
+  const streams = await listStreams(deps.store, LOGS_PREFIX);
+  const apps = new Set(await appsForEnds(deps.store, ends, streams));
+  deps.logger.info({ function: 'log-archiver', ends, apps: [...apps] }, 'apps ended');
+  return compactStreams(
+    streams.filter((s) => apps.has(s.appId)),
+    deps,
+    settings,
+    'app-end',
+  );
+}
+
+/** log-archiver as every host sees it. */
+export const fn: SparkFunction<ArchiverResult> = {
+  name: 'log-archiver',
+  triggers: ['kafka', 'schedule', 'k8s-events'],
+  scheduleEveryMs: COMPACTION_EVERY_MS,
+  run: (input, deps) => run(input, deps),
+};

@@ -1,0 +1,182 @@
+import { isUtf8 } from 'node:buffer';
+import { keySegmentProblem } from '../../shared/ids.js';
+import type { KafkaRecord } from '../../shared/platform/trigger.js';
+import { MAX_CHUNK_KEY_BYTES, chunkKey } from './chunk-key.js';
+import { extractFilebeat } from './fast-extract.js';
+import type { FilebeatEvent } from './filebeat-event.js';
+import { type LogStream, resolveIdentity, streamOf } from './identity.js';
+import { matchKeyTemplate } from './key-template.js';
+import type { ArchiverSettings } from './settings.js';
+
+/** Why a record went to the dead-letter folder. */
+export type DeadLetterReason =
+  | 'empty-value'
+  | 'invalid-json'
+  | 'not-object'
+  | 'message-missing'
+  | 'message-not-string'
+  | 'no-identity'
+  | 'unsafe-id'
+  | 'line-too-long';
+
+/** One line to archive, with whose log it is and where it came from. */
+export interface LogEntry {
+  appId: string;
+  executorId: string;
+  stream: LogStream;
+  appType?: string;
+  namespace?: string;
+  podName?: string;
+  /** The `spark-app-name` pod label: how an app-end event (which names the SparkApplication) finds the logs. */
+  appName?: string;
+  topic: string;
+  partition: number;
+  offset: number;
+  /** Event time (Filebeat `@timestamp`, else the Kafka timestamp), ms since the epoch; 0 when unknown. */
+  time: number;
+  /** The line's UTF-8 bytes, without a trailing newline (the chunk adds one). */
+  line: Buffer;
+}
+
+export type RecordOutcome =
+  | { kind: 'tombstone' }
+  | { kind: 'rejected'; reason: DeadLetterReason; detail: string }
+  | {
+      kind: 'entry';
+      entry: LogEntry;
+      /** The value was not valid UTF-8: the line holds U+FFFD where bytes were replaced. */
+      invalidUtf8: boolean;
+      /** Set when the line was cut to `maxLineBytes`: the record is dead-lettered too. */
+      tooLong?: { detail: string };
+    };
+
+/**
+ * What one Kafka record becomes: a line to archive, a rejection with its reason, or nothing
+ * (a tombstone). A value is a Filebeat JSON event, or a plain text line when the record key
+ * carries the identity (then anything but a JSON object is taken as the line itself).
+ * The record's offset must be a decimal integer below 2^53 (see `offsetProblem`). `cache`
+ * remembers id checks across the records of a batch (a batch has few distinct writers).
+ * @example parseRecord(record, DEFAULT_SETTINGS).kind // 'entry'
+ */
+export function parseRecord(record: KafkaRecord, settings: ArchiverSettings, cache?: Map<string, string | undefined>): RecordOutcome {
+  const { value } = record;
+  if (value === null) return { kind: 'tombstone' };
+  const offset = Number(record.offset);
+  if (value.length === 0) return rejected('empty-value', 'The record value is empty.');
+
+  const key = settings.identityOrder.includes('key') ? matchKeyTemplate(settings.keyTemplate, record.key) : undefined;
+  const keyIdentity = key ? resolveIdentity(key, undefined, ['key']) : undefined;
+  // Only an object can be a Filebeat event; skip the parse for a plain line whose key says whose it is.
+  const extracted = keyIdentity && firstNonSpace(value) !== 0x7b ? undefined : extractFilebeat(value);
+
+  let event: FilebeatEvent | undefined;
+  let line: Buffer;
+  let invalidUtf8 = false;
+  if (extracted?.kind === 'event') {
+    event = extracted.event;
+    if (event.messageType === 'missing') return rejected('message-missing', 'The Filebeat event has no message field.');
+    if (event.messageType === 'other') return rejected('message-not-string', 'The Filebeat event has a message that is not a string.');
+    line = event.message as Buffer;
+    invalidUtf8 = !isUtf8(value);
+  } else if (keyIdentity) {
+    invalidUtf8 = !isUtf8(value);
+    line = plainLine(invalidUtf8 ? Buffer.from(value.toString('utf8'), 'utf8') : value);
+  } else if (extracted?.kind === 'not-object') {
+    return rejected('not-object', `The value is JSON but a ${extracted.jsonType}, not a Filebeat event object, and the record key carries no identity.`);
+  } else {
+    return rejected('invalid-json', `The value is not JSON (${extracted?.kind === 'invalid-json' ? extracted.detail : 'unreadable'}) and the record key carries no identity.`);
+  }
+
+  const identity = event ? resolveIdentity(key, event, settings.identityOrder) : keyIdentity;
+  if (!identity) {
+    return rejected('no-identity', 'No app and executor id: not in the record key, not in fields.app_id / fields.executor_id, not in the Spark pod labels.');
+  }
+  const stream = streamOf(key?.stream, event);
+  const problem = placeProblem(identity.appId, identity.executorId, identity.source, record.topic, cache);
+  if (problem) return rejected('unsafe-id', problem);
+
+  let tooLong: { detail: string } | undefined;
+  if (line.length > settings.maxLineBytes) {
+    tooLong = { detail: `The line has ${line.length} bytes; ${settings.maxLineBytes} were kept, followed by a truncation marker.` };
+    line = truncateLine(line, settings.maxLineBytes);
+  }
+
+  const parsedTime = event?.timestamp !== undefined ? Date.parse(event.timestamp) : NaN;
+  const entry: LogEntry = {
+    appId: identity.appId,
+    executorId: identity.executorId,
+    stream,
+    topic: record.topic,
+    partition: record.partition,
+    offset,
+    time: Number.isFinite(parsedTime) && parsedTime > 0 ? parsedTime : (record.timestamp ?? 0),
+    line,
+  };
+  if (identity.appType) entry.appType = identity.appType;
+  if (event?.namespace) entry.namespace = event.namespace;
+  if (event?.podName) entry.podName = event.podName;
+  if (event?.labels.appName) entry.appName = event.labels.appName;
+  return tooLong ? { kind: 'entry', entry, invalidUtf8, tooLong } : { kind: 'entry', entry, invalidUtf8 };
+}
+
+/** Why an app and executor id cannot name a chunk of `topic`, or undefined; remembered in `cache`. */
+function placeProblem(appId: string, executorId: string, source: string, topic: string, cache: Map<string, string | undefined> | undefined): string | undefined {
+  const id = `${source}\u0000${appId}\u0000${executorId}\u0000${topic}`;
+  if (cache?.has(id)) return cache.get(id);
+  let problem: string | undefined;
+  for (const [what, value] of [
+    ['app id', appId],
+    ['executor id', executorId],
+  ] as const) {
+    const p = keySegmentProblem(value);
+    if (p) {
+      problem = `The ${what} ${JSON.stringify(value.slice(0, 80))} (from the ${source}) ${p}.`;
+      break;
+    }
+  }
+  if (!problem) {
+    const longest = chunkKey({ appId, executorId, stream: 'stdout', topic, partition: 2 ** 31, firstOffset: 0, lastOffset: 0 });
+    if (Buffer.byteLength(longest) > MAX_CHUNK_KEY_BYTES) problem = `The app id, executor id and topic together make an object key longer than ${MAX_CHUNK_KEY_BYTES} bytes.`;
+  }
+  cache?.set(id, problem);
+  return problem;
+}
+
+/** The marker a cut line ends with, so that a reader sees it was cut. */
+export function truncationMarker(keptBytes: number, totalBytes: number): string {
+  return ` […truncated by sparkfn log-archiver: ${keptBytes} of ${totalBytes} bytes kept]`;
+}
+
+/** `line` cut to at most `max` bytes on a UTF-8 character boundary, with the marker appended. */
+export function truncateLine(line: Buffer, max: number): Buffer {
+  let cut = max;
+  // Back up over continuation bytes (10xxxxxx) so no character is split.
+  while (cut > 0 && ((line[cut] as number) & 0xc0) === 0x80) cut--;
+  return Buffer.concat([line.subarray(0, cut), Buffer.from(truncationMarker(cut, line.length), 'utf8')]);
+}
+
+function rejected(reason: DeadLetterReason, detail: string): RecordOutcome {
+  return { kind: 'rejected', reason, detail };
+}
+
+function firstNonSpace(value: Buffer): number {
+  for (const c of value) if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return c;
+  return -1;
+}
+
+/** A plain-text value as a line: one trailing newline (LF or CRLF) dropped, since every line gets one. */
+function plainLine(value: Buffer): Buffer {
+  let end = value.length;
+  if (value[end - 1] === 0x0a) end--;
+  if (end < value.length && value[end - 1] === 0x0d) end--;
+  return value.subarray(0, end);
+}
+
+/**
+ * Why a record's offset cannot be used, or undefined. Kafka offsets are int64, but 2^53 records
+ * in one partition (285 years at a million a second) do not happen; adapters hand over digits.
+ */
+export function offsetProblem(offset: string): string | undefined {
+  if (!/^\d{1,16}$/.test(offset) || !Number.isSafeInteger(Number(offset))) return `is not a whole number below 2^53`;
+  return undefined;
+}
