@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { InvalidInputError, NotFoundError, RangeNotSatisfiableError, errorMessage } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import { decodeRequestPath } from '../platform/http-event.js';
 import type { HttpInput, HttpResult } from '../platform/trigger.js';
 import { webhookAuthProblem, type WebhookAuthOptions } from './webhook-auth.js';
 
@@ -87,6 +88,8 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 function toInput(req: IncomingMessage, body: Buffer): HttpInput {
   const url = new URL(req.url ?? '/', 'http://localhost');
+  const path = decodeRequestPath(url.pathname);
+  if (path === undefined) throw new InvalidInputError(`The path ${JSON.stringify(url.pathname.slice(0, 200))} is not valid percent-encoding.`, 'malformed-path');
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -95,7 +98,7 @@ function toInput(req: IncomingMessage, body: Buffer): HttpInput {
     kind: 'http',
     source: 'sparkfn-serve',
     method: req.method ?? 'GET',
-    path: url.pathname,
+    path,
     query: Object.fromEntries(url.searchParams),
     headers,
     body,

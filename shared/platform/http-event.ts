@@ -2,14 +2,26 @@ import { z } from 'zod';
 import type { HttpInput } from './trigger.js';
 import { isRecord } from './payload.js';
 
-function decodePath(raw: string, ctx: z.RefinementCtx): string {
+/**
+ * A request path as HttpInput carries it, or undefined when its percent-encoding is broken. Every
+ * host decodes the same way: decodeURI, not decodeURIComponent, so an encoded `/` (%2F) stays
+ * inside its segment.
+ */
+export function decodeRequestPath(raw: string): string | undefined {
   try {
-    // decodeURI, not decodeURIComponent: an encoded `/` (%2F) stays inside its segment.
     return decodeURI(raw);
   } catch {
+    return undefined;
+  }
+}
+
+function decodePath(raw: string, ctx: z.RefinementCtx): string {
+  const decoded = decodeRequestPath(raw);
+  if (decoded === undefined) {
     ctx.addIssue({ code: 'custom', message: `the path ${JSON.stringify(raw.slice(0, 200))} is not valid percent-encoding` });
     return raw;
   }
+  return decoded;
 }
 
 function lowerCaseKeys(headers: Record<string, string> | undefined): Record<string, string> {

@@ -73,6 +73,15 @@ describe('http server', () => {
     expect(wrong.headers.get('allow')).toBe('GET');
   });
 
+  it('decodes the path as the Lambda and FC adapters do, and refuses broken percent-encoding', async () => {
+    const url = await start();
+    expect((await call(`${url}/things/a%20b`)).text).toBe('thing a b ');
+    expect((await call(`${url}/things/a%2Fb`)).text).toBe('thing a%2Fb ');
+    const broken = await call(`${url}/things/%E0%A4%A`);
+    expect(broken.status).toBe(400);
+    expect(broken.json.error.reason).toBe('malformed-path');
+  });
+
   it('maps an invalid-input error to 400 with its reason', async () => {
     const url = await start();
     const res = await call(`${url}/things/bad`);
