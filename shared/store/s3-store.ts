@@ -114,6 +114,10 @@ export class S3ObjectStore implements ObjectStore {
   private partCopySupport: Promise<boolean> | undefined;
 
   constructor(options: S3ObjectStoreOptions) {
+    // The SDK is pinned to the last line that runs on Node 20 on purpose (README, "Runtime"), so
+    // its once-per-process warning about future versions is noise in every CLI run and function
+    // log. Setting the SDK's own switch first leaves the choice to anyone who sets it themselves.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
     const { bucket } = options;
     if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucket)) {
       throw new InvalidInputError(`The bucket name ${JSON.stringify(bucket)} must be 3-63 lower-case letters, digits, dots or hyphens.`, 'invalid-bucket');
