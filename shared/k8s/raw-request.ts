@@ -33,7 +33,12 @@ export async function requestJson<T>(kubeConfig: KubeConfig, req: RawRequest): P
   await kubeConfig.applyToHTTPSOptions(opts);
   const payload = req.body === undefined ? undefined : JSON.stringify(req.body);
   const headers: Record<string, string> = { ...(opts.headers as Record<string, string>), Accept: 'application/json' };
-  if (payload !== undefined) headers['Content-Type'] = req.contentType ?? 'application/json';
+  if (payload !== undefined) {
+    headers['Content-Type'] = req.contentType ?? 'application/json';
+    // Node frames no body for DELETE by default (no chunked encoding): without a length the
+    // apiserver reads an empty DeleteOptions and answers 400.
+    headers['Content-Length'] = String(Buffer.byteLength(payload));
+  }
   const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<T>((resolve, reject) => {
     const outgoing = send(url, { ...opts, method: req.method ?? 'GET', headers, signal: req.signal }, (res) => {
