@@ -17,6 +17,60 @@ export const DEFAULT_ARCHIVER_MAX_LINE_BYTES = 1024 * 1024;
 export const DEFAULT_ARCHIVER_COMPACT_IDLE_SECONDS = 30 * 60;
 /** zlib's default level: within a few percent of level 9's ratio on log text at a fraction of its CPU. */
 export const DEFAULT_ARCHIVER_GZIP_LEVEL = 6;
+/** One stock-out signal opens a spot breaker: ECI reports a zone out of stock only after it tried (Karpenter marks an offering unavailable on the first error too). */
+export const DEFAULT_SPOT_OPEN_THRESHOLD = 1;
+/** Signals older than 5 minutes no longer count towards the threshold: ECI re-checks spot stock every 5 minutes. */
+export const DEFAULT_SPOT_SIGNAL_WINDOW_SECONDS = 5 * 60;
+/** 3 minutes: Karpenter's unavailable-offerings cache TTL. */
+export const DEFAULT_SPOT_OPEN_TTL_SECONDS = 3 * 60;
+/** 30 minutes: cluster-autoscaler's longest node-group backoff (max-node-group-backoff-duration). */
+export const DEFAULT_SPOT_MAX_OPEN_TTL_SECONDS = 30 * 60;
+/** A probe pod that neither ran nor failed within 5 minutes (ECI creates in about one) frees the probe slot. */
+export const DEFAULT_SPOT_PROBE_TIMEOUT_SECONDS = 5 * 60;
+/** An executor Pending a minute after a stock-out is not going to start soon: recycle it. */
+export const DEFAULT_SPOT_RECYCLE_GRACE_SECONDS = 60;
+/** At most 5 recycles per app in 10 minutes, so a flapping zone cannot churn an app's executors. */
+export const DEFAULT_SPOT_RECYCLES_PER_APP = 5;
+/** After 3 spot reclaims an app's later executors go on-demand: a long job keeps losing work otherwise. */
+export const DEFAULT_SPOT_APP_RECLAIM_LIMIT = 3;
+/** 2 s: well inside the webhook's timeoutSeconds (deploy/ sets 5), so we answer before the apiserver gives up. */
+export const DEFAULT_SPOT_ADMISSION_TIMEOUT_MS = 2000;
+/** The admission path re-reads breaker state at most every 2 s; a signal reaches every instance within that. */
+export const DEFAULT_SPOT_CACHE_TTL_MS = 2000;
+
+const wholeNumber = (variable: string, min: number, what: string) =>
+  z.coerce
+    .number({ message: `${variable} must be a whole number of ${what}, at least ${min}` })
+    .int({ message: `${variable} must be a whole number of ${what}, at least ${min}` })
+    .min(min, { message: `${variable} must be a whole number of ${what}, at least ${min}` });
+/** An hour after a Spark app finished its driver log and UI are rarely looked at in the cluster any more (the archive has them). */
+export const DEFAULT_JANITOR_TTL = '1h';
+/** kube-system is never a place for Spark apps, and deleting there by mistake hurts the whole cluster. */
+export const DEFAULT_JANITOR_EXCLUDE_NAMESPACES = ['kube-system'] as const;
+/** Objects of an app with no driver pod or SparkApplication are left this long: a submission may still be creating them. */
+export const DEFAULT_JANITOR_ORPHAN_GRACE = '1h';
+/** The driver pod goes with the rest unless told to stay longer (its log is the one people ask for). */
+export const DEFAULT_JANITOR_DRIVER_EXTRA_TTL = '0s';
+/** SparkApplications are spark-operator's record of a run: kept unless a TTL for them is set. */
+export const DEFAULT_JANITOR_SPARKAPP_TTL = 'forever';
+/** At ≤ 5 calls per app and the default QPS, 200 apps take ≤ 200 s: inside the 300 s serverless.yml gives janitor. */
+export const DEFAULT_JANITOR_MAX_APPS = 200;
+/** client-go's default rest.Config QPS: what every controller gets unless it asks for more. */
+export const DEFAULT_JANITOR_QPS = 5;
+/** Where Spark writes event logs, relative to the store: the name of Spark History Server's default log directory (`/tmp/spark-events`). */
+export const DEFAULT_COST_EVENT_LOG_PREFIX = 'spark-events/';
+/** Label keys (on the SparkApplication or driver pod) that say who pays: the two our namespaces' admission policy requires. */
+export const DEFAULT_COST_TEAM_LABELS = ['team', 'department'] as const;
+/** 250 ms: a race on the quota object clears within one write's round trip; hundreds of retriers starting at 250 ms spread out within a few seconds. */
+export const DEFAULT_QUOTA_BACKOFF_BASE_MS = 250;
+/** 10 s: by then a burst has spread out, and waiting longer only spends the invocation's time. */
+export const DEFAULT_QUOTA_BACKOFF_CAP_MS = 10_000;
+/** 8 tries: at a 30 % conflict rate all 8 lose with odds 0.3^8 ≈ 7e-5, and the capped waits (≤ 26 s) fit a 60 s invocation; what is left is queued. */
+export const DEFAULT_QUOTA_MAX_ATTEMPTS = 8;
+/** 6 h: a submission parked longer than a batch window is better failed loudly than run late. */
+export const DEFAULT_QUOTA_DEADLINE_SECONDS = 6 * 60 * 60;
+/** 30 s: freed quota is used within a driver's start-up time; under serve, ResourceQuota changes drain sooner. */
+export const DEFAULT_QUOTA_DRAIN_EVERY_SECONDS = 30;
 
 const bool = (variable: string) =>
   z
@@ -50,6 +104,15 @@ const port = (variable: string) =>
     .int({ message: `${variable} must be a port number from 0 to 65535` })
     .min(0, { message: `${variable} must be a port number from 0 to 65535` })
     .max(65535, { message: `${variable} must be a port number from 0 to 65535` });
+
+/** A kube-janitor style duration: a whole number and one unit (`30m`, `6h`, `2d`, `1w`), or `forever` where allowed. */
+const duration = (variable: string, allowForever = false) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => /^\d+[smhdw]$/.test(v) || (allowForever && v === 'forever'), {
+      message: `${variable} must be a duration such as 30m, 6h, 2d or 1w (s, m, h, d, w)${allowForever ? ', or forever' : ''}`,
+    });
 
 /**
  * Every environment variable sparkfn reads, with its default. README.md's configuration table
@@ -113,6 +176,72 @@ const schema = z.object({
     .min(1, { message: 'SPARKFN_ARCHIVER_GZIP_LEVEL must be a gzip level from 1 (fastest) to 9 (smallest)' })
     .max(9, { message: 'SPARKFN_ARCHIVER_GZIP_LEVEL must be a gzip level from 1 (fastest) to 9 (smallest)' })
     .default(DEFAULT_ARCHIVER_GZIP_LEVEL),
+
+  SPARKFN_COST_EVENT_LOG_PREFIX: z
+    .string()
+    .refine((v) => !v.startsWith('/') && !v.split('/').includes('..'), {
+      message: 'SPARKFN_COST_EVENT_LOG_PREFIX must be a key prefix inside the store, e.g. spark-events/ (no leading slash, no ..)',
+    })
+    .default(DEFAULT_COST_EVENT_LOG_PREFIX),
+  SPARKFN_COST_PRICE_FILE: z.string().min(1).optional(),
+  SPARKFN_COST_TEAM_LABELS: csv
+    .refine((v) => v.length > 0, { message: 'SPARKFN_COST_TEAM_LABELS must list at least one label key, e.g. team,department' })
+    .default([...DEFAULT_COST_TEAM_LABELS]),
+  SPARKFN_COST_KAFKA_TOPIC: z.string().min(1).optional(),
+
+  SPARKFN_SPOT_OPEN_THRESHOLD: wholeNumber('SPARKFN_SPOT_OPEN_THRESHOLD', 1, 'signals').default(DEFAULT_SPOT_OPEN_THRESHOLD),
+  SPARKFN_SPOT_SIGNAL_WINDOW_SECONDS: wholeNumber('SPARKFN_SPOT_SIGNAL_WINDOW_SECONDS', 1, 'seconds').default(DEFAULT_SPOT_SIGNAL_WINDOW_SECONDS),
+  SPARKFN_SPOT_OPEN_TTL_SECONDS: wholeNumber('SPARKFN_SPOT_OPEN_TTL_SECONDS', 1, 'seconds').default(DEFAULT_SPOT_OPEN_TTL_SECONDS),
+  SPARKFN_SPOT_MAX_OPEN_TTL_SECONDS: wholeNumber('SPARKFN_SPOT_MAX_OPEN_TTL_SECONDS', 1, 'seconds').default(DEFAULT_SPOT_MAX_OPEN_TTL_SECONDS),
+  SPARKFN_SPOT_PROBE_TIMEOUT_SECONDS: wholeNumber('SPARKFN_SPOT_PROBE_TIMEOUT_SECONDS', 1, 'seconds').default(DEFAULT_SPOT_PROBE_TIMEOUT_SECONDS),
+  SPARKFN_SPOT_FALLBACK_ANNOTATION: bool('SPARKFN_SPOT_FALLBACK_ANNOTATION').default(true),
+  SPARKFN_SPOT_RECYCLE_GRACE_SECONDS: wholeNumber('SPARKFN_SPOT_RECYCLE_GRACE_SECONDS', 0, 'seconds').default(DEFAULT_SPOT_RECYCLE_GRACE_SECONDS),
+  SPARKFN_SPOT_RECYCLES_PER_APP: wholeNumber('SPARKFN_SPOT_RECYCLES_PER_APP', 0, 'pods').default(DEFAULT_SPOT_RECYCLES_PER_APP),
+  SPARKFN_SPOT_EVICT_ON_RECLAIM: bool('SPARKFN_SPOT_EVICT_ON_RECLAIM').default(false),
+  SPARKFN_SPOT_APP_RECLAIM_LIMIT: wholeNumber('SPARKFN_SPOT_APP_RECLAIM_LIMIT', 0, 'reclaims').default(DEFAULT_SPOT_APP_RECLAIM_LIMIT),
+  SPARKFN_SPOT_ADMISSION_TIMEOUT_MS: wholeNumber('SPARKFN_SPOT_ADMISSION_TIMEOUT_MS', 50, 'milliseconds').default(DEFAULT_SPOT_ADMISSION_TIMEOUT_MS),
+  SPARKFN_SPOT_CACHE_TTL_MS: wholeNumber('SPARKFN_SPOT_CACHE_TTL_MS', 0, 'milliseconds').default(DEFAULT_SPOT_CACHE_TTL_MS),
+  SPARKFN_SPOT_VSWITCH_ZONES: z
+    .string()
+    .refine((v) => v.split(',').every((pair) => pair.trim() === '' || /^vsw-[A-Za-z0-9]+=[a-z0-9-]+$/.test(pair.trim())), {
+      message: 'SPARKFN_SPOT_VSWITCH_ZONES must list vSwitch=zone pairs, e.g. vsw-bp1a=cn-hangzhou-h,vsw-bp1b=cn-hangzhou-i',
+    })
+    .optional(),
+
+  SPARKFN_JANITOR_DRY_RUN: bool('SPARKFN_JANITOR_DRY_RUN').default(false),
+  SPARKFN_JANITOR_NAMESPACES: csv.default([]),
+  SPARKFN_JANITOR_EXCLUDE_NAMESPACES: csv.default([...DEFAULT_JANITOR_EXCLUDE_NAMESPACES]),
+  SPARKFN_JANITOR_TTL: duration('SPARKFN_JANITOR_TTL', true).default(DEFAULT_JANITOR_TTL),
+  SPARKFN_JANITOR_NAMESPACE_TTLS: csv
+    .refine((v) => v.every((pair) => /^[a-z0-9]([-a-z0-9]*[a-z0-9])?=(\d+[smhdw]|forever)$/.test(pair)), {
+      message: 'SPARKFN_JANITOR_NAMESPACE_TTLS must be namespace=duration pairs, e.g. spark-dev=30m,spark-prod=2d (or =forever)',
+    })
+    .default([]),
+  SPARKFN_JANITOR_ORPHAN_GRACE: duration('SPARKFN_JANITOR_ORPHAN_GRACE').default(DEFAULT_JANITOR_ORPHAN_GRACE),
+  SPARKFN_JANITOR_DRIVER_EXTRA_TTL: duration('SPARKFN_JANITOR_DRIVER_EXTRA_TTL').default(DEFAULT_JANITOR_DRIVER_EXTRA_TTL),
+  SPARKFN_JANITOR_SPARKAPP_TTL: duration('SPARKFN_JANITOR_SPARKAPP_TTL', true).default(DEFAULT_JANITOR_SPARKAPP_TTL),
+  SPARKFN_JANITOR_MAX_APPS: z.coerce
+    .number({ message: 'SPARKFN_JANITOR_MAX_APPS must be a whole number of apps, at least 1' })
+    .int({ message: 'SPARKFN_JANITOR_MAX_APPS must be a whole number of apps, at least 1' })
+    .min(1, { message: 'SPARKFN_JANITOR_MAX_APPS must be a whole number of apps, at least 1' })
+    .default(DEFAULT_JANITOR_MAX_APPS),
+  SPARKFN_JANITOR_QPS: z.coerce
+    .number({ message: 'SPARKFN_JANITOR_QPS must be a number of API calls per second, 0 for no cap' })
+    .min(0, { message: 'SPARKFN_JANITOR_QPS must be a number of API calls per second, 0 for no cap' })
+    .default(DEFAULT_JANITOR_QPS),
+
+  SPARKFN_QUOTA_BACKOFF_BASE_MS: wholeNumber('SPARKFN_QUOTA_BACKOFF_BASE_MS', 1, 'milliseconds').default(DEFAULT_QUOTA_BACKOFF_BASE_MS),
+  SPARKFN_QUOTA_BACKOFF_CAP_MS: wholeNumber('SPARKFN_QUOTA_BACKOFF_CAP_MS', 1, 'milliseconds').default(DEFAULT_QUOTA_BACKOFF_CAP_MS),
+  SPARKFN_QUOTA_MAX_ATTEMPTS: wholeNumber('SPARKFN_QUOTA_MAX_ATTEMPTS', 1, 'attempts').default(DEFAULT_QUOTA_MAX_ATTEMPTS),
+  SPARKFN_QUOTA_DEADLINE_SECONDS: wholeNumber('SPARKFN_QUOTA_DEADLINE_SECONDS', 60, 'seconds').default(DEFAULT_QUOTA_DEADLINE_SECONDS),
+  SPARKFN_QUOTA_DRAIN_EVERY_SECONDS: wholeNumber('SPARKFN_QUOTA_DRAIN_EVERY_SECONDS', 1, 'seconds').default(DEFAULT_QUOTA_DRAIN_EVERY_SECONDS),
+  SPARKFN_QUOTA_DEPARTMENT_CAPS: csv
+    .refine((v) => v.every((pair) => /^([A-Za-z0-9._-]+|\*)=\d+$/.test(pair)), {
+      message: 'SPARKFN_QUOTA_DEPARTMENT_CAPS must be department=drivers pairs, e.g. analytics=20,etl=12,*=8',
+    })
+    .default([]),
+  SPARKFN_QUOTA_BACKFILL: bool('SPARKFN_QUOTA_BACKFILL').default(false),
+  SPARKFN_QUOTA_ALERT_URL: z.url({ message: 'SPARKFN_QUOTA_ALERT_URL must be a URL, e.g. https://oapi.dingtalk.com/robot/send?access_token=…' }).optional(),
 
   SPARKFN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SPARKFN_DRY_RUN: bool('SPARKFN_DRY_RUN').default(false),

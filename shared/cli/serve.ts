@@ -7,7 +7,7 @@ import { jsonResult, startHttpServer, type Route } from '../http/server.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { kubeConfigFromConfig } from '../k8s/client.js';
 import { watchResource, type ResourceWatch } from '../k8s/watch.js';
-import { runKafkaConsumer } from '../kafka/consumer.js';
+import { runKafkaConsumer, type KafkaConsumerOptions } from '../kafka/consumer.js';
 import type { SparkFunction } from '../platform/function.js';
 import { invokeByName } from '../platform/invoke.js';
 import { createDeps } from '../platform/runtime.js';
@@ -28,6 +28,8 @@ export interface ServeOptions {
   deps?: Deps;
   /** Cluster to watch instead of the one the config names. */
   kubeConfig?: KubeConfig;
+  /** Consumer timings and sizes over the defaults (tests against the mock Kafka, whose group joins wait out the session timeout). */
+  kafkaConsumer?: Pick<KafkaConsumerOptions, 'sessionTimeout' | 'heartbeatInterval' | 'rebalanceTimeout' | 'maxWaitTimeInMs' | 'connectTimeoutMs' | 'maxBytesPerPartition'>;
 }
 
 export interface RunningServe {
@@ -101,6 +103,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
           groupId: config.SPARKFN_KAFKA_GROUP,
           topics: config.SPARKFN_KAFKA_TOPICS,
           fromBeginning: config.SPARKFN_KAFKA_FROM_BEGINNING,
+          ...options.kafkaConsumer,
           logger,
           handler: async (batch) => {
             // Every Kafka function must succeed before the batch's offsets are committed.

@@ -54,6 +54,7 @@ export class FaultControls {
   private quotaConflictsLeft = 0;
   private quotaConflictProbability = 0;
   private dropAfter: { remaining: number; mode: DropMode } | undefined;
+  private readonly lostAnswers: { remaining: number; filter: RequestFilter }[] = [];
 
   constructor(
     private readonly random: Random,
@@ -122,9 +123,19 @@ export class FaultControls {
     this.quotaConflictProbability = options.probability ?? 0;
   }
 
+  /**
+   * The next `count` matching requests are carried out (a create is stored, quota charged) but
+   * their answer is lost: the connection is reset instead of answered, as when a load balancer or
+   * the client's network drops it. The caller cannot tell whether its write happened.
+   */
+  loseAnswers(count: number, filter: RequestFilter = {}): void {
+    if (count > 0) this.lostAnswers.push({ remaining: count, filter });
+  }
+
   /** Disarms everything. */
   reset(): void {
     this.armed.length = 0;
+    this.lostAnswers.length = 0;
     this.latency = 0;
     this.quotaConflictsLeft = 0;
     this.quotaConflictProbability = 0;
@@ -139,6 +150,16 @@ export class FaultControls {
     fault.remaining -= 1;
     if (fault.remaining === 0) this.armed.splice(index, 1);
     return fault.respond();
+  }
+
+  /** @internal Whether this request's answer, once it has been carried out, is to be lost. */
+  takeLostAnswer(call: RequestFilter): boolean {
+    const index = this.lostAnswers.findIndex((f) => f.remaining > 0 && matches(f.filter, call));
+    if (index < 0) return false;
+    const lost = this.lostAnswers[index]!;
+    lost.remaining -= 1;
+    if (lost.remaining === 0) this.lostAnswers.splice(index, 1);
+    return true;
   }
 
   /** @internal Whether this quota-tracked create should lose the race on the quota object. */

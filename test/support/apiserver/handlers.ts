@@ -87,6 +87,11 @@ export class RestHandlers {
     const type = this.deps.registry.byUrl(request.group, request.version, request.resource);
     if (!type) throw serverNotFound();
     if (!type.namespaced && request.namespace !== undefined) throw serverNotFound();
+    if (request.subresource === 'eviction' && type.resource === 'pods' && type.group === '' && request.name) {
+      // pods/eviction only takes create (POST), as in kube-apiserver's EvictionREST.
+      if (request.verb !== 'create') throw methodNotAllowed();
+      return type;
+    }
     if (request.subresource !== undefined) {
       if (request.subresource !== 'status' || !type.statusSubresource || !request.name) throw serverNotFound();
       if (!['get', 'update', 'patch'].includes(request.verb)) throw methodNotAllowed();
@@ -116,7 +121,7 @@ export class RestHandlers {
         this.watch(type, request, res, headers);
         return 'streaming';
       case 'create':
-        return this.create(type, request, body, contentType);
+        return request.subresource === 'eviction' ? this.evict(type, request, body, contentType) : this.create(type, request, body, contentType);
       case 'update':
         return { code: 200, body: this.update(type, request, body, contentType) };
       case 'patch':
@@ -157,13 +162,18 @@ export class RestHandlers {
     let items: KubeObject[];
     let listRv = current;
     let start = '';
+    const keyOf = (o: KubeObject) => {
+      const key = objectKey(o.metadata.namespace, o.metadata.name);
+      return namespace ? key.slice(namespace.length + 1) : key;
+    };
     if (continueParam) {
       const token = decodeContinue(continueParam);
       start = token.start;
+      const rest = (o: KubeObject) => keyOf(o) >= start && matches(selector, o, type);
       if (token.rv === -1) {
-        items = storage.list(type, namespace);
+        items = storage.list(type, namespace, rest);
       } else {
-        const snapshot = storage.snapshotAt(type, token.rv, namespace);
+        const snapshot = storage.snapshotAt(type, token.rv, namespace, rest);
         if (!snapshot) throw expired(EXPIRED_CONTINUE, encodeContinue({ rv: -1, start: token.start }));
         items = snapshot;
         listRv = token.rv;
@@ -177,15 +187,11 @@ export class RestHandlers {
         items = snapshot;
         listRv = rv!;
       } else {
-        items = storage.list(type, namespace);
+        items = storage.list(type, namespace, (o) => matches(selector, o, type));
         // resourceVersion=0 is served from the watch cache, which does not paginate.
         if (rv === 0) limit = 0;
       }
     }
-    const keyOf = (o: KubeObject) => {
-      const key = objectKey(o.metadata.namespace, o.metadata.name);
-      return namespace ? key.slice(namespace.length + 1) : key;
-    };
     let selected = items.filter((o) => (!start || keyOf(o) >= start) && matches(selector, o, type));
     const metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number } = { resourceVersion: String(listRv) };
     if (limit > 0 && selected.length > limit) {
@@ -254,6 +260,27 @@ export class RestHandlers {
     if (isDryRun(request.query)) return { code: 201, body: object };
     this.deps.quota.charge(charges);
     return { code: 201, body: withTypeMeta(type, this.deps.storage.create(type, object)) };
+  }
+
+  /**
+   * POST pods/<name>/eviction (policy/v1 Eviction): deletes the pod and answers 201 with a Success
+   * Status, as kube-apiserver's EvictionREST does when no PodDisruptionBudget applies (PDBs are not
+   * served here, so none ever forbids it). A missing pod is 404; a body naming another pod is 400.
+   */
+  private evict(type: ResourceType, request: ResourceRequest, body: Buffer, contentType: string | undefined): RestResult {
+    const media = mediaType(contentType);
+    if (media !== 'application/json' && media !== '') throw unsupportedMediaType(media, ['application/json']);
+    const eviction = parseJsonBody(body) as { kind?: string; metadata?: { name?: string; namespace?: string } } | null;
+    if (!eviction || typeof eviction !== 'object' || (eviction.kind !== undefined && eviction.kind !== 'Eviction')) {
+      throw badRequest('the object provided is unrecognized (must be of type Eviction)');
+    }
+    if (eviction.metadata?.name !== request.name) throw badRequest('name in URL does not match name in Eviction object');
+    if (eviction.metadata?.namespace && eviction.metadata.namespace !== request.namespace) {
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    }
+    this.existing(type, request);
+    if (!isDryRun(request.query)) this.deps.storage.delete(type, request.namespace, request.name!);
+    return { code: 201, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } };
   }
 
   private update(type: ResourceType, request: ResourceRequest, body: Buffer, contentType: string | undefined): KubeObject {
@@ -340,7 +367,7 @@ export class RestHandlers {
     if (this.deps.deleteCollectionDisabled.has(resourceId(type))) throw methodNotAllowed();
     const selector = parseSelector(request.query, type);
     const listRv = this.deps.storage.currentResourceVersion();
-    const victims = this.deps.storage.list(type, request.namespace).filter((o) => matches(selector, o, type));
+    const victims = this.deps.storage.list(type, request.namespace, (o) => matches(selector, o, type));
     if (!isDryRun(request.query)) {
       for (const o of victims) this.deps.storage.delete(type, o.metadata.namespace, o.metadata.name);
     }

@@ -194,6 +194,11 @@ export async function startTestApiserver(options: TestApiserverOptions = {}): Pr
         call.code = res.statusCode;
         return;
       }
+      if (faults.takeLostAnswer({ verb: info.verb, group: info.group, resource: info.resource, namespace: info.namespace })) {
+        call.code = result.code;
+        res.destroy();
+        return;
+      }
       respond(result.code, { 'Content-Type': 'application/json' }, `${JSON.stringify(result.body)}\n`);
     } catch (err) {
       const error = err instanceof StatusError ? err : internalError((err as Error).message ?? String(err));

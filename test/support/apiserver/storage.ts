@@ -85,9 +85,17 @@ export class Storage {
     return found ? structuredClone(found) : undefined;
   }
 
-  /** Current objects in key order, optionally one namespace only. */
-  list(type: ResourceType, namespace?: string): KubeObject[] {
-    return this.sorted(this.store(type).objects, namespace).map(([, o]) => structuredClone(o));
+  /**
+   * Current objects in key order, optionally one namespace only. `keep` is asked before anything
+   * is copied, so a selective list or deletecollection over a large store copies only what it returns.
+   */
+  list(type: ResourceType, namespace?: string, keep?: (object: KubeObject) => boolean): KubeObject[] {
+    const objects = this.store(type).objects;
+    if (!keep) return this.sorted(objects, namespace).map(([, o]) => structuredClone(o));
+    const prefix = namespace ? `${namespace}/` : undefined;
+    const chosen = new Map<string, KubeObject>();
+    for (const [key, o] of objects) if ((!prefix || key.startsWith(prefix)) && keep(o)) chosen.set(key, o);
+    return this.sorted(chosen, namespace).map(([, o]) => structuredClone(o));
   }
 
   create(type: ResourceType, object: KubeObject): KubeObject {
@@ -135,7 +143,7 @@ export class Storage {
    * The objects as they were at `resourceVersion`, in key order (what etcd serves for an Exact
    * read); undefined when that revision was compacted away.
    */
-  snapshotAt(type: ResourceType, resourceVersion: number, namespace?: string): KubeObject[] | undefined {
+  snapshotAt(type: ResourceType, resourceVersion: number, namespace?: string, keep?: (object: KubeObject) => boolean): KubeObject[] | undefined {
     if (resourceVersion < this.floor(type) || resourceVersion > this.rv) return undefined;
     const store = this.store(type);
     const objects = new Map(store.objects);
@@ -145,7 +153,9 @@ export class Storage {
       if (event.type === 'ADDED') objects.delete(event.key);
       else if (event.prev) objects.set(event.key, event.prev);
     }
-    return this.sorted(objects, namespace).map(([, o]) => structuredClone(o));
+    const chosen = keep ? new Map<string, KubeObject>() : objects;
+    if (keep) for (const [key, o] of objects) if (keep(o)) chosen.set(key, o);
+    return this.sorted(chosen, namespace).map(([, o]) => structuredClone(o));
   }
 
   /** etcd compaction plus a fresh watch cache: no watch or exact read may reach back before now. */
