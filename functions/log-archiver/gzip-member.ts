@@ -1,9 +1,16 @@
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
+import { gunzip as gunzipCallback, gzip as gzipCallback, gzipSync } from 'node:zlib';
 import { SparkfnError } from '../../shared/errors.js';
 
 const gzip = promisify(gzipCallback);
+/**
+ * Texts up to this size are compressed on the calling thread: for a typical chunk (tens of KiB)
+ * the trip through libuv's threadpool (a zlib handle set up there, the callback, the promise)
+ * costs as much as the deflate itself, and the archiver has nothing else to do meanwhile.
+ * Bigger members (up to MAX_MEMBER_TEXT_BYTES) go to the threadpool, so as not to block for long.
+ */
+const SYNC_GZIP_MAX_BYTES = 256 * 1024;
 const gunzip = promisify(gunzipCallback);
 
 /**
@@ -93,7 +100,7 @@ export function memberBoundaries(topic: string, offsets: readonly number[], leng
  * @example const member = await encodeMember({ topic: 'spark-logs', partition: 0, offsets: [7], lengths: [3], firstTime: 0, lastTime: 0 }, Buffer.from('hi\n'), 6);
  */
 export async function encodeMember(index: MemberIndex, text: Buffer, level: number): Promise<Buffer> {
-  const deflated = await gzip(text, { level });
+  const deflated = text.length <= SYNC_GZIP_MAX_BYTES ? gzipSync(text, { level }) : await gzip(text, { level });
   // zlib writes a 10-byte header with no flags; we set FEXTRA and put our index after it.
   const body = deflated.subarray(10);
   const data = encodeIndex(index, body.length, text.length);
