@@ -1,0 +1,32 @@
+import { Decompress } from 'fzstd';
+import { CorruptEventLogError } from './corrupt-event-log.js';
+
+/**
+ * Decodes zstd frames (Spark 3's default event-log codec; zstd-jni's ZstdOutputStream writes
+ * standard frames) with fzstd's streaming decoder. Frames may be concatenated.
+ */
+export async function* decodeZstd(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  let out: Buffer[] = [];
+  const decoder = new Decompress((data) => {
+    out.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  });
+  const drain = () => {
+    const ready = out;
+    out = [];
+    return ready;
+  };
+  let sawInput = false;
+  try {
+    for await (const chunk of source) {
+      if (chunk.length === 0) continue;
+      sawInput = true;
+      decoder.push(chunk);
+      yield* drain();
+    }
+    if (sawInput) decoder.push(new Uint8Array(0), true);
+  } catch (err) {
+    if (err instanceof CorruptEventLogError) throw err;
+    throw new CorruptEventLogError(`zstd stream does not decode: ${(err as Error).message}.`);
+  }
+  yield* drain();
+}

@@ -1,0 +1,97 @@
+import type { CoreV1Event } from '@kubernetes/client-node';
+import { z } from 'zod';
+import { InvalidInputError } from '../../shared/errors.js';
+import type { HttpInput } from '../../shared/platform/trigger.js';
+import type { LedgerPod, PendingFacts } from './ledger.js';
+
+/** spark-operator reasons that end an application (involvedObject kind SparkApplication). */
+export const APP_END_REASONS: ReadonlySet<string> = new Set(['SparkApplicationCompleted', 'SparkApplicationFailed']);
+/** ECI: the spot instance could not be had and an on-demand one was created instead: billed on-demand. */
+export const SPOT_DEGRADED_REASONS: ReadonlySet<string> = new Set(['SpotDegraded']);
+/** ECI: the spot instance is (about to be) reclaimed, or its bid failed. */
+export const SPOT_RECLAIM_REASONS: ReadonlySet<string> = new Set(['SpotToBeReleased', 'BidFailed']);
+/** spark-operator's executor state events, `Executor <pod> <state>` on the SparkApplication. */
+export const EXECUTOR_START_REASONS: ReadonlySet<string> = new Set(['SparkExecutorRunning']);
+export const EXECUTOR_END_REASONS: ReadonlySet<string> = new Set(['SparkExecutorCompleted', 'SparkExecutorFailed']);
+
+/** An application that ended, as one signal says it. */
+export interface AppEnd {
+  namespace: string;
+  appId?: string;
+  /** The SparkApplication's name (spark-operator events), resolved to an app id through the ledger. */
+  appName?: string;
+  endTime?: number;
+  via: 'spark-operator' | 'driver-pod' | 'http';
+}
+
+/** Ledger facts about a pod known only by name. */
+export interface PodFacts {
+  namespace: string;
+  podName: string;
+  facts: PendingFacts;
+  /** The SparkApplication the event is about, when it names one. */
+  appName?: string;
+}
+
+const eventTime = (event: CoreV1Event): number | undefined => {
+  for (const t of [event.lastTimestamp, event.eventTime, event.firstTimestamp, event.metadata?.creationTimestamp]) {
+    const ms = t instanceof Date ? t.getTime() : typeof t === 'string' ? Date.parse(t) : NaN;
+    if (Number.isFinite(ms)) return ms;
+  }
+  return undefined;
+};
+
+/** What one Kubernetes event means for cost: an app end, pod facts, or nothing. */
+export function readEvent(event: CoreV1Event): { end?: AppEnd; facts?: PodFacts } {
+  const reason = event.reason ?? '';
+  const object = event.involvedObject ?? {};
+  const namespace = object.namespace ?? event.metadata?.namespace;
+  const at = eventTime(event);
+  if (!namespace || !object.name) return {};
+  if (object.kind === 'SparkApplication' && APP_END_REASONS.has(reason)) {
+    return { end: { namespace, appName: object.name, via: 'spark-operator', ...(at !== undefined ? { endTime: at } : {}) } };
+  }
+  if (object.kind === 'SparkApplication' && (EXECUTOR_START_REASONS.has(reason) || EXECUTOR_END_REASONS.has(reason))) {
+    const podName = /^Executor \[?([^\s\]]+)\]?/.exec(event.message ?? '')?.[1];
+    if (!podName || at === undefined) return {};
+    const executorId = /-exec-(\d+)$/.exec(podName)?.[1];
+    const facts: PendingFacts = EXECUTOR_START_REASONS.has(reason) ? { start: at } : { end: at, endReason: 'executor-event' };
+    return { facts: { namespace, podName, appName: object.name, facts: { ...facts, ...(executorId ? { executorId } : {}) } } };
+  }
+  if (object.kind === 'Pod' && at !== undefined) {
+    if (SPOT_DEGRADED_REASONS.has(reason)) return { facts: { namespace, podName: object.name, facts: { degradedAt: at } } };
+    if (SPOT_RECLAIM_REASONS.has(reason)) return { facts: { namespace, podName: object.name, facts: { reclaimedAt: at } } };
+  }
+  return {};
+}
+
+/** A driver pod that reached Succeeded or Failed ends its app. */
+export function endOfDriverPod(pod: LedgerPod): AppEnd | undefined {
+  if (pod.role !== 'driver' || (pod.phase !== 'Succeeded' && pod.phase !== 'Failed')) return undefined;
+  return { namespace: pod.namespace, appId: pod.appId, via: 'driver-pod', ...(pod.end !== undefined ? { endTime: pod.end } : {}) };
+}
+
+/** The body a Spark listener or submitter posts: `{appId, namespace, endTime}` (endTime: ms or RFC 3339). */
+export const appEndBodySchema = z.looseObject({
+  appId: z.string().min(1),
+  namespace: z.string().min(1),
+  endTime: z.union([z.number().int().nonnegative(), z.iso.datetime({ offset: true }).transform((t) => Date.parse(t))]).optional(),
+});
+
+/** The route the listener posts to under `sparkfn serve`. */
+export const APP_END_PATH = '/job-cost/app-end';
+
+/** The app end an HTTP request carries; InvalidInputError (a 400) when the body is not one. */
+export function readHttpEnd(input: HttpInput): AppEnd {
+  if (input.method !== 'POST') throw new InvalidInputError(`job-cost takes POST ${APP_END_PATH}, not ${input.method}.`, 'method-not-allowed');
+  let body: unknown;
+  try {
+    body = JSON.parse(input.body.toString('utf8'));
+  } catch {
+    throw new InvalidInputError('The request body is not JSON; send {"appId", "namespace", "endTime"}.', 'bad-body');
+  }
+  const parsed = appEndBodySchema.safeParse(body);
+  if (!parsed.success) throw new InvalidInputError(`The request body is not an app end: ${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')}.`, 'bad-body');
+  const { appId, namespace, endTime } = parsed.data;
+  return { appId, namespace, via: 'http', ...(endTime !== undefined ? { endTime } : {}) };
+}
