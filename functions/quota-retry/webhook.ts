@@ -1,0 +1,108 @@
+import { InvalidInputError } from '../../shared/errors.js';
+import { errorResult, jsonResult } from '../../shared/http/server.js';
+import { webhookAuthProblem } from '../../shared/http/webhook-auth.js';
+import type { HttpInput, HttpResult } from '../../shared/platform/trigger.js';
+import { decide } from './classify.js';
+import { drainNamespace } from './drain.js';
+import { giveUp } from './give-up.js';
+import { prepareManifest } from './manifest.js';
+import { enqueue, queueKey, type QueueEntry } from './queue.js';
+import { submissionUsage, usageToJson } from './resources.js';
+import { clusterContext, type RunContext } from './run-context.js';
+import { parseSubmission, type Submission } from './submission.js';
+
+/** The webhook's path under `sparkfn serve` and the HTTP trigger. */
+export const WEBHOOK_PATH = '/quota-retry/submission-failed';
+
+/** What became of one webhook submission. */
+export type WebhookOutcome = 'admitted' | 'queued' | 'already-created' | 'dead-lettered';
+
+function parseBody(body: Buffer): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new InvalidInputError('The body is not JSON; send {submissionId, namespace, manifest, error, …} as application/json.', 'invalid-json');
+  }
+}
+
+/** Validates everything about a submission before anything is written: bad input is refused whole. */
+function prepare(submission: Submission, now: number, defaultDeadlineMs: number): QueueEntry {
+  const prepared = prepareManifest(submission.manifest, submission);
+  return {
+    version: 1,
+    submissionId: submission.submissionId,
+    namespace: submission.namespace,
+    action: 'create',
+    objects: prepared.objects,
+    resources: usageToJson(submissionUsage(prepared.objects)),
+    priority: submission.priority,
+    ...(submission.department ? { department: submission.department } : {}),
+    enqueuedAt: now,
+    deadline: submission.deadline ?? now + defaultDeadlineMs,
+    attempts: 0,
+    // A submitter that tried more than once may have created the driver with an answer it never saw.
+    ...(submission.attempt > 1 ? { mayExist: true } : {}),
+  };
+}
+
+/**
+ * The submission-failure webhook. Authenticates (bearer token or HMAC signature, 401 otherwise),
+ * validates the body (400 with a reason, nothing queued), then acts on the apiserver's error:
+ * AlreadyExists → the submitter's object was created; a 409 quota race, 429 or 5xx → queued and
+ * the namespace drained now (the retry, in FIFO order behind older entries); 403 exceeded quota →
+ * queued; anything else → dead letter + alert. Answers 202 for queued, 200 otherwise.
+ */
+export async function handleWebhook(input: HttpInput, ctx: RunContext): Promise<HttpResult> {
+  const problem = webhookAuthProblem(input.headers, input.body, ctx.settings.webhookAuth);
+  if (problem) return errorResult(401, 'unauthorized', `The webhook refused the request: ${problem}.`);
+  if (input.method !== 'POST') {
+    const result = errorResult(405, 'method-not-allowed', `${input.method} is not allowed here; POST the submission.`);
+    return { ...result, headers: { ...result.headers, allow: 'POST' } };
+  }
+  const { deps, settings, summary } = ctx;
+  let submission: Submission;
+  let entry: QueueEntry;
+  try {
+    submission = parseSubmission(parseBody(input.body));
+    entry = prepare(submission, deps.clock.now(), settings.defaultDeadlineMs);
+  } catch (err) {
+    if (err instanceof InvalidInputError) return errorResult(400, err.reason, err.message);
+    throw err;
+  }
+  summary.received += 1;
+  const verdict = decide(submission.error);
+  const answer = (status: number, outcome: WebhookOutcome, extra: Record<string, unknown> = {}) =>
+    jsonResult(status, { outcome, submissionId: entry.submissionId, namespace: entry.namespace, errorClass: verdict.error.class, ...extra, summary });
+
+  if (verdict.decision === 'done') {
+    summary.admitted += 1;
+    summary.alreadyCreated += 1;
+    return answer(200, 'already-created');
+  }
+  if (verdict.decision === 'permanent') {
+    await giveUp(ctx, {
+      submissionId: entry.submissionId,
+      namespace: entry.namespace,
+      reason: verdict.error.class,
+      message: verdict.error.message,
+      ...(entry.department ? { department: entry.department } : {}),
+      submission: entry,
+    });
+    return answer(200, 'dead-lettered', { reason: verdict.error.class });
+  }
+  if (entry.deadline < deps.clock.now()) {
+    await giveUp(ctx, { submissionId: entry.submissionId, namespace: entry.namespace, reason: 'expired', message: 'The submission arrived after its deadline.', submission: entry });
+    return answer(200, 'dead-lettered', { reason: 'expired' });
+  }
+  const queued = await enqueue(deps.store, entry);
+  summary.queued += 1;
+  const withCluster = clusterContext(ctx);
+  if (verdict.decision === 'queue' || !withCluster) {
+    if (!withCluster && verdict.decision !== 'queue') deps.logger.warn({ function: 'quota-retry', submissionId: entry.submissionId }, 'no cluster configured: queued, not retried');
+    return answer(202, 'queued', { enqueuedAt: new Date(queued.enqueuedAt).toISOString() });
+  }
+  // Retry now, but through the namespace's queue: older entries keep their place.
+  await drainNamespace(withCluster, entry.namespace);
+  const stillQueued = await deps.store.head(queueKey(entry.namespace, entry.submissionId));
+  return stillQueued || settings.dryRun ? answer(202, 'queued', { enqueuedAt: new Date(queued.enqueuedAt).toISOString() }) : answer(200, 'admitted');
+}
