@@ -1,0 +1,62 @@
+import { readFile } from 'node:fs/promises';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Deps } from '../../shared/deps.js';
+import { normalizeTrigger } from '../../shared/platform/normalize.js';
+import { listAll } from '../../shared/store/read.js';
+import { admit } from './admission.js';
+import { BREAKER_PREFIX, readBreakerFile } from './breaker-store.js';
+import type { SpotCluster } from './cluster.js';
+import { run } from './handler.js';
+import { DEFAULT_SPOT_SETTINGS, type SpotSettings } from './settings.js';
+import { breakerState } from './spot-breaker.js';
+import type { SpotDeps } from './spot-deps.js';
+import { SpotStateCache } from './state-cache.js';
+
+const EVENTS = new URL('../../events/spot-fallback/', import.meta.url);
+const STOCK_OUTS = ['no-stock', 'spot-degraded'];
+
+/**
+ * The sample pods (events/spot-fallback/data/pods.json) as a cluster would return them. The demo
+ * runs in dry-run, so nothing asks it to change a pod; if something did, it says so.
+ */
+function samplePods(pods: V1Pod[]): SpotCluster {
+  const refuse = async (): Promise<never> => {
+    throw new Error('the demo has no cluster to change; it runs in dry-run');
+  };
+  return {
+    getPod: async (namespace, name) => pods.find((p) => p.metadata?.namespace === namespace && p.metadata?.name === name),
+    deletePod: refuse,
+    evictPod: refuse,
+    patchPodMetadata: refuse,
+  };
+}
+
+/**
+ * `sparkfn demo`'s part for spot-fallback: the stock-out samples through the breaker on the
+ * demo's store (dry-run: the stuck pod is only reported), then the sample executor's
+ * AdmissionReview through the webhook, showing the JSONPatch it would answer with.
+ */
+export async function demo(deps: Deps, out: (text: string) => void): Promise<void> {
+  const pods = (JSON.parse(await readFile(new URL('data/pods.json', EVENTS), 'utf8')) as { items: V1Pod[] }).items;
+  const settings: SpotSettings = {
+    ...DEFAULT_SPOT_SETTINGS,
+    vswitchZones: { 'vsw-bp1h2k3m4n5p6q7r8s9t0': 'cn-hangzhou-h', 'vsw-bp1i9z8y7x6w5v4u3t2s1': 'cn-hangzhou-i' },
+    dryRun: true,
+  };
+  // The samples happened on 2025-05-14; the breakers are judged at that moment, so the demo shows them open.
+  const clock = { now: () => Date.parse('2025-05-14T02:27:00Z') };
+  const spotDeps: SpotDeps = { ...deps, clock, settings, cache: new SpotStateCache(settings.cacheTtlMs, clock), cluster: samplePods(pods) };
+  out('\nspot-fallback: ECI stock-out samples through the breaker (dry-run)\n');
+  for (const name of STOCK_OUTS) {
+    const summary = await run(normalizeTrigger(await readFile(new URL(`${name}.json`, EVENTS))), spotDeps);
+    out(`  ${name}.json → ${JSON.stringify(summary)}\n`);
+  }
+  for await (const object of listAll(deps.store, BREAKER_PREFIX)) {
+    const [location, file] = object.key.slice(BREAKER_PREFIX.length).split('/') as [string, string];
+    const breaker = (await readBreakerFile(deps.store, location, file.replace(/\.json$/, ''))).capacity.spot;
+    if (breaker) out(`  ${object.key}: ${breakerState(breaker, clock.now())} until ${new Date(breaker.openUntil ?? 0).toISOString()}\n`);
+  }
+  const review = await readFile(new URL('data/admission-review-executor.json', EVENTS));
+  const { outcome } = await admit({ kind: 'http', source: 'demo', method: 'POST', path: '/admission/spot-fallback', query: {}, headers: {}, body: review }, { ...spotDeps, settings: { ...settings, dryRun: false } });
+  out(`  a new spot executor (vSwitches in cn-hangzhou-h, cn-hangzhou-i) → ${outcome.routing?.action}: ${JSON.stringify(outcome.patch)}\n`);
+}
