@@ -1,0 +1,60 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { formatTable } from '../../shared/cli/table.js';
+import type { Deps } from '../../shared/deps.js';
+import { cleanUp, type JanitorReport } from './clean-up.js';
+import { settingsFromEnvironment, type JanitorSettings } from './settings.js';
+
+/** What `sparkfn janitor [--dry-run] [--namespace …]` asks for. */
+export interface JanitorCliOptions {
+  dryRun?: boolean;
+  namespaces?: string[];
+}
+
+/** The report as people read it: one row per app and kind, then the run's counters. */
+export function formatReport(report: JanitorReport): string {
+  const { summary, audit } = report;
+  const rows: string[][] = [];
+  for (const app of audit.apps) {
+    for (const kind of app.kinds) {
+      const names = kind.deleted.length <= 3 ? kind.deleted.join(', ') : `${kind.deleted.slice(0, 2).join(', ')} … (+${kind.deleted.length - 2})`;
+      rows.push([
+        app.namespace,
+        app.appId,
+        app.state === 'orphaned' ? 'orphaned' : `finished, ttl ${app.ttl} (${app.ttlSource})`,
+        kind.kind,
+        kind.method,
+        String(kind.deleted.length),
+        kind.error ? `error: ${kind.error}` : names + (kind.kept.length ? ` (kept ${kind.kept.join(', ')})` : ''),
+      ]);
+    }
+  }
+  const verb = summary.dryRun ? 'would delete' : 'deleted';
+  const lines = [
+    `janitor ${summary.dryRun ? 'dry run (nothing deleted)' : 'run'} ${summary.runId}`,
+    '',
+    rows.length > 0 ? formatTable(['namespace', 'app', 'why', 'kind', 'how', 'objects', verb], rows) : 'Nothing is due.',
+    '',
+    `apps: ${summary.apps} (running ${summary.running}, finished ${summary.finished}, orphaned ${summary.orphaned}, opted out ${summary.optedOut}, invalid ${summary.invalid})`,
+    `due: ${summary.due}, cleaned ${summary.cleaned}, failed ${summary.failed}, left for the next run ${summary.deferred}${summary.stoppedEarly ? ' (deadline)' : ''}`,
+    `objects ${verb}: ${summary.deleted}; API calls: ${summary.calls}${summary.fallbacks.length ? `; one by one for ${summary.fallbacks.join(', ')}` : ''}`,
+    ...audit.skipped.map((s) => `skipped ${s.what}: ${s.reason}`),
+    ...audit.errors.map((e) => `error: ${e}`),
+    summary.auditKey ? `audit: ${summary.auditKey}` : 'audit: not written',
+  ];
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * `sparkfn janitor`: one run against the configured cluster with the environment's settings,
+ * `--dry-run` and `--namespace` over them, printed as a table. Resolves to the report.
+ */
+export async function runJanitorCli(options: JanitorCliOptions, deps: Deps & { kubeConfig: KubeConfig }, out: (text: string) => void, base: JanitorSettings = settingsFromEnvironment()): Promise<JanitorReport> {
+  const settings: JanitorSettings = {
+    ...base,
+    ...(options.dryRun ? { dryRun: true } : {}),
+    ...(options.namespaces && options.namespaces.length > 0 ? { namespaces: options.namespaces } : {}),
+  };
+  const report = await cleanUp(deps, settings);
+  out(formatReport(report));
+  return report;
+}
