@@ -95,4 +95,9 @@ export async function runDemo(options: { config: Config; functions: readonly Spa
     const taken = inputs.filter(({ input }) => fn.triggers.includes(input.kind));
     out(`${fn.name}: ${taken.length} sample event(s) it takes\n`);
   }
+  if (functions.some((fn) => fn.name === 'log-archiver')) await (await import('../../functions/log-archiver/demo.js')).demo(deps, out);
+  if (functions.some((fn) => fn.name === 'job-cost')) await (await import('../../functions/job-cost/demo.js')).demo(deps, out);
+  if (functions.some((fn) => fn.name === 'janitor')) await (await import('../../functions/janitor/demo.js')).demo(config, deps, out);
+  if (functions.some((fn) => fn.name === 'spot-fallback')) await (await import('../../functions/spot-fallback/demo.js')).demo(deps, out);
+  if (functions.some((fn) => fn.name === 'quota-retry')) await (await import('../../functions/quota-retry/demo.js')).demo(deps, out);
 }

@@ -83,6 +83,56 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
     });
 
   program
+    .command('logs')
+    .description("print an executor's archived log from the store, as log-viewer's GET /logs/<appId>/<executorId>/<stream> serves it")
+    .argument('<appId>', "Spark's application id (the pods' spark-app-selector label)")
+    .argument('<executorId>', 'executor id, or driver')
+    .argument('[stream]', 'stdout or stderr (default: stderr, where Spark logs)')
+    .option('-n, --tail <lines>', 'only the last N lines (1 to 100000)', (value: string) => {
+      if (!/^[1-9]\d{0,5}$/.test(value) || Number(value) > 100_000) throw new InvalidArgumentError('a number of lines from 1 to 100000.');
+      return Number(value);
+    })
+    .action(async (appId: string, executorId: string, stream: string | undefined, options: { tail?: number }) => {
+      const config = loadConfig(io.env);
+      const { printLog } = await import('../../functions/log-viewer/cli.js');
+      const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL, 2) });
+      await printLog({ appId, executorId, ...(stream !== undefined && { stream }), ...(options.tail !== undefined && { tail: options.tail }) }, deps, io.out);
+    });
+
+  program
+    .command('cost')
+    .description('job-cost records')
+    .command('report')
+    .description('aggregate the cost records of a period by namespace, team label or day')
+    .option('--from <YYYY-MM-DD>', 'first day (default: 30 days before --to)')
+    .option('--to <YYYY-MM-DD>', 'last day (default: today, UTC)')
+    .option('--by <namespace|day|label:key>', 'grouping', 'namespace')
+    .option('--format <table|csv|json|html>', 'output format', 'table')
+    .option('--out <file>', 'where --format html writes its page', 'cost-report.html')
+    .action(async (options: { from?: string; to?: string; by: string; format: string; out: string }) => {
+      const config = loadConfig(io.env);
+      const { costReportCommand } = await import('../../functions/job-cost/report-cli.js');
+      await costReportCommand(createDeps(config, { logger: createLogger('warn', 2) }).store, options, Date.now(), io.out);
+    });
+
+  program
+    .command('janitor')
+    .description("run janitor once against the configured cluster and print what it deleted (or, with --dry-run, would delete)")
+    .option('--dry-run', 'list and audit what would be deleted; delete nothing')
+    .option('--namespace <namespace>', 'clean this namespace (repeatable; default: SPARKFN_JANITOR_NAMESPACES, else all)', (value: string, list: string[] = []) => [...list, value])
+    .action(async (options: { dryRun?: boolean; namespace?: string[] }) => {
+      const config = loadConfig(io.env);
+      const { kubeConfigFromConfig } = await import('../k8s/client.js');
+      const { runJanitorCli } = await import('../../functions/janitor/cli.js');
+      const { settingsFromConfig } = await import('../../functions/janitor/settings.js');
+      const kubeConfig = kubeConfigFromConfig(config);
+      if (!kubeConfig) throw new ConfigError('Invalid configuration: janitor needs a cluster; set SPARKFN_K8S_URL (with a token) or KUBECONFIG.', [{ variable: 'SPARKFN_K8S_URL', message: 'point it at the apiserver' }]);
+      const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL === 'info' ? 'warn' : config.SPARKFN_LOG_LEVEL, 2) });
+      const report = await runJanitorCli({ ...(options.dryRun ? { dryRun: true } : {}), ...(options.namespace ? { namespaces: options.namespace } : {}) }, { ...deps, kubeConfig }, io.out, settingsFromConfig(config));
+      if (report.summary.failed > 0) throw new SparkfnError(`janitor: ${report.summary.failed} app(s) could not be cleaned; see the errors above.`);
+    });
+
+  program
     .command('demo')
     .description('replay events/ through every function on the embedded filesystem store and print what each did')
     .option('--store <url>', 'store to use (default: SPARKFN_STORE, else file://.sparkfn-data)')
