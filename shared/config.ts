@@ -38,11 +38,17 @@ export const DEFAULT_SPOT_ADMISSION_TIMEOUT_MS = 2000;
 /** The admission path re-reads breaker state at most every 2 s; a signal reaches every instance within that. */
 export const DEFAULT_SPOT_CACHE_TTL_MS = 2000;
 
+/** A numeric variable, with one message (which says the fix) for every way its value can be wrong. */
+const numberIn = (message: string, { min, max, integer = true }: { min?: number; max?: number; integer?: boolean }) => {
+  let schema = z.coerce.number({ message });
+  if (integer) schema = schema.int({ message });
+  if (min !== undefined) schema = schema.min(min, { message });
+  if (max !== undefined) schema = schema.max(max, { message });
+  return schema;
+};
+
 const wholeNumber = (variable: string, min: number, what: string) =>
-  z.coerce
-    .number({ message: `${variable} must be a whole number of ${what}, at least ${min}` })
-    .int({ message: `${variable} must be a whole number of ${what}, at least ${min}` })
-    .min(min, { message: `${variable} must be a whole number of ${what}, at least ${min}` });
+  numberIn(`${variable} must be a whole number of ${what}, at least ${min}`, { min });
 /** An hour after a Spark app finished its driver log and UI are rarely looked at in the cluster any more (the archive has them). */
 export const DEFAULT_JANITOR_TTL = '1h';
 /** kube-system is never a place for Spark apps, and deleting there by mistake hurts the whole cluster. */
@@ -98,12 +104,7 @@ const storeUrl = z
     message: 'SPARKFN_STORE must be file://<dir> or s3://<bucket>[/prefix] (bucket: 3-63 lower-case letters, digits, dots, hyphens)',
   });
 
-const port = (variable: string) =>
-  z.coerce
-    .number({ message: `${variable} must be a port number from 0 to 65535` })
-    .int({ message: `${variable} must be a port number from 0 to 65535` })
-    .min(0, { message: `${variable} must be a port number from 0 to 65535` })
-    .max(65535, { message: `${variable} must be a port number from 0 to 65535` });
+const port = (variable: string) => numberIn(`${variable} must be a port number from 0 to 65535`, { min: 0, max: 65535 });
 
 /** A kube-janitor style duration: a whole number and one unit (`30m`, `6h`, `2d`, `1w`), or `forever` where allowed. */
 const duration = (variable: string, allowForever = false) =>
@@ -141,7 +142,7 @@ const schema = z.object({
 
   SPARKFN_HOST: z.string().min(1).default('127.0.0.1'),
   SPARKFN_PORT: port('SPARKFN_PORT').default(DEFAULT_PORT),
-  SPARKFN_BODY_LIMIT_BYTES: z.coerce.number({ message: 'SPARKFN_BODY_LIMIT_BYTES must be a positive number of bytes' }).int().positive({ message: 'SPARKFN_BODY_LIMIT_BYTES must be a positive number of bytes' }).default(DEFAULT_BODY_LIMIT_BYTES),
+  SPARKFN_BODY_LIMIT_BYTES: numberIn('SPARKFN_BODY_LIMIT_BYTES must be a positive number of bytes', { min: 1 }).default(DEFAULT_BODY_LIMIT_BYTES),
   SPARKFN_WEBHOOK_TOKEN: z.string().min(16, { message: 'SPARKFN_WEBHOOK_TOKEN must be at least 16 characters' }).optional(),
   SPARKFN_WEBHOOK_HMAC_SECRET: z.string().min(16, { message: 'SPARKFN_WEBHOOK_HMAC_SECRET must be at least 16 characters' }).optional(),
   SPARKFN_TLS_CERT_FILE: z.string().optional(),
@@ -159,23 +160,9 @@ const schema = z.object({
     })
     .transform((v) => v as ('key' | 'fields' | 'labels')[])
     .default([...DEFAULT_ARCHIVER_IDENTITY_ORDER]),
-  SPARKFN_ARCHIVER_MAX_LINE_BYTES: z.coerce
-    .number({ message: 'SPARKFN_ARCHIVER_MAX_LINE_BYTES must be a whole number of bytes from 1024 to 67108864' })
-    .int({ message: 'SPARKFN_ARCHIVER_MAX_LINE_BYTES must be a whole number of bytes from 1024 to 67108864' })
-    .min(1024, { message: 'SPARKFN_ARCHIVER_MAX_LINE_BYTES must be a whole number of bytes from 1024 to 67108864' })
-    .max(64 * 1024 * 1024, { message: 'SPARKFN_ARCHIVER_MAX_LINE_BYTES must be a whole number of bytes from 1024 to 67108864' })
-    .default(DEFAULT_ARCHIVER_MAX_LINE_BYTES),
-  SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS: z.coerce
-    .number({ message: 'SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS must be a whole number of seconds, at least 60' })
-    .int({ message: 'SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS must be a whole number of seconds, at least 60' })
-    .min(60, { message: 'SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS must be a whole number of seconds, at least 60' })
-    .default(DEFAULT_ARCHIVER_COMPACT_IDLE_SECONDS),
-  SPARKFN_ARCHIVER_GZIP_LEVEL: z.coerce
-    .number({ message: 'SPARKFN_ARCHIVER_GZIP_LEVEL must be a gzip level from 1 (fastest) to 9 (smallest)' })
-    .int({ message: 'SPARKFN_ARCHIVER_GZIP_LEVEL must be a gzip level from 1 (fastest) to 9 (smallest)' })
-    .min(1, { message: 'SPARKFN_ARCHIVER_GZIP_LEVEL must be a gzip level from 1 (fastest) to 9 (smallest)' })
-    .max(9, { message: 'SPARKFN_ARCHIVER_GZIP_LEVEL must be a gzip level from 1 (fastest) to 9 (smallest)' })
-    .default(DEFAULT_ARCHIVER_GZIP_LEVEL),
+  SPARKFN_ARCHIVER_MAX_LINE_BYTES: numberIn('SPARKFN_ARCHIVER_MAX_LINE_BYTES must be a whole number of bytes from 1024 to 67108864', { min: 1024, max: 64 * 1024 * 1024 }).default(DEFAULT_ARCHIVER_MAX_LINE_BYTES),
+  SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS: wholeNumber('SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS', 60, 'seconds').default(DEFAULT_ARCHIVER_COMPACT_IDLE_SECONDS),
+  SPARKFN_ARCHIVER_GZIP_LEVEL: numberIn('SPARKFN_ARCHIVER_GZIP_LEVEL must be a gzip level from 1 (fastest) to 9 (smallest)', { min: 1, max: 9 }).default(DEFAULT_ARCHIVER_GZIP_LEVEL),
 
   SPARKFN_COST_EVENT_LOG_PREFIX: z
     .string()
@@ -220,15 +207,8 @@ const schema = z.object({
   SPARKFN_JANITOR_ORPHAN_GRACE: duration('SPARKFN_JANITOR_ORPHAN_GRACE').default(DEFAULT_JANITOR_ORPHAN_GRACE),
   SPARKFN_JANITOR_DRIVER_EXTRA_TTL: duration('SPARKFN_JANITOR_DRIVER_EXTRA_TTL').default(DEFAULT_JANITOR_DRIVER_EXTRA_TTL),
   SPARKFN_JANITOR_SPARKAPP_TTL: duration('SPARKFN_JANITOR_SPARKAPP_TTL', true).default(DEFAULT_JANITOR_SPARKAPP_TTL),
-  SPARKFN_JANITOR_MAX_APPS: z.coerce
-    .number({ message: 'SPARKFN_JANITOR_MAX_APPS must be a whole number of apps, at least 1' })
-    .int({ message: 'SPARKFN_JANITOR_MAX_APPS must be a whole number of apps, at least 1' })
-    .min(1, { message: 'SPARKFN_JANITOR_MAX_APPS must be a whole number of apps, at least 1' })
-    .default(DEFAULT_JANITOR_MAX_APPS),
-  SPARKFN_JANITOR_QPS: z.coerce
-    .number({ message: 'SPARKFN_JANITOR_QPS must be a number of API calls per second, 0 for no cap' })
-    .min(0, { message: 'SPARKFN_JANITOR_QPS must be a number of API calls per second, 0 for no cap' })
-    .default(DEFAULT_JANITOR_QPS),
+  SPARKFN_JANITOR_MAX_APPS: wholeNumber('SPARKFN_JANITOR_MAX_APPS', 1, 'apps').default(DEFAULT_JANITOR_MAX_APPS),
+  SPARKFN_JANITOR_QPS: numberIn('SPARKFN_JANITOR_QPS must be a number of API calls per second, 0 for no cap', { min: 0, integer: false }).default(DEFAULT_JANITOR_QPS),
 
   SPARKFN_QUOTA_BACKOFF_BASE_MS: wholeNumber('SPARKFN_QUOTA_BACKOFF_BASE_MS', 1, 'milliseconds').default(DEFAULT_QUOTA_BACKOFF_BASE_MS),
   SPARKFN_QUOTA_BACKOFF_CAP_MS: wholeNumber('SPARKFN_QUOTA_BACKOFF_CAP_MS', 1, 'milliseconds').default(DEFAULT_QUOTA_BACKOFF_CAP_MS),
