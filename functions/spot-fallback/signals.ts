@@ -64,7 +64,7 @@ export async function processSignal(signal: Signal, pod: V1Pod | undefined, deps
       deps.cache.noteBreaker(file);
       if (breakerState(before, now) !== 'open' && breakerState(after, now) === 'open') {
         counters.breakersOpened++;
-        logger.warn({ location, spec, capacity, reason: signal.reason, openUntil: new Date(after.openUntil!).toISOString(), level: after.level }, 'spot breaker opened');
+        logger.warn({ location, spec, capacity, reason: signal.reason, openUntil: new Date(after.openUntil!).toISOString(), backoffStep: after.level }, 'spot breaker opened');
       }
       if (capacity === 'spot') metrics.breaker(location, spec, breakerState(after, now));
     }

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../config.js';
+import type { Deps } from '../deps.js';
 import { errorMessage } from '../errors.js';
 import type { SparkFunction } from '../platform/function.js';
 import { normalizeTrigger } from '../platform/normalize.js';
@@ -56,6 +57,21 @@ function describe(input: TriggerInput): string {
   }
 }
 
+interface DemoContext {
+  config: Config;
+  deps: Deps;
+  out: (text: string) => void;
+}
+
+/** Each function's part of the demo, loaded only when that function is registered. */
+const DEMOS: Record<string, (context: DemoContext) => Promise<void>> = {
+  'log-archiver': async ({ deps, out }) => (await import('../../functions/log-archiver/demo.js')).demo(deps, out),
+  'job-cost': async ({ deps, out }) => void (await (await import('../../functions/job-cost/demo.js')).demo(deps, out)),
+  janitor: async ({ config, deps, out }) => (await import('../../functions/janitor/demo.js')).demo(config, deps, out),
+  'spot-fallback': async ({ deps, out }) => (await import('../../functions/spot-fallback/demo.js')).demo(deps, out),
+  'quota-retry': async ({ deps, out }) => (await import('../../functions/quota-retry/demo.js')).demo(deps, out),
+};
+
 /**
  * `sparkfn demo`: replays events/ through the adapters and every function on the configured
  * (by default embedded filesystem) store, and prints what each did.
@@ -92,12 +108,12 @@ export async function runDemo(options: { config: Config; functions: readonly Spa
     return;
   }
   for (const fn of functions) {
-    const taken = inputs.filter(({ input }) => fn.triggers.includes(input.kind));
-    out(`${fn.name}: ${taken.length} sample event(s) it takes\n`);
+    const part = DEMOS[fn.name];
+    if (part) {
+      await part({ config, deps, out });
+    } else {
+      const taken = inputs.filter(({ input }) => fn.triggers.includes(input.kind));
+      out(`${fn.name}: ${taken.length} sample event(s) it takes (it has no demo of its own)\n`);
+    }
   }
-  if (functions.some((fn) => fn.name === 'log-archiver')) await (await import('../../functions/log-archiver/demo.js')).demo(deps, out);
-  if (functions.some((fn) => fn.name === 'job-cost')) await (await import('../../functions/job-cost/demo.js')).demo(deps, out);
-  if (functions.some((fn) => fn.name === 'janitor')) await (await import('../../functions/janitor/demo.js')).demo(config, deps, out);
-  if (functions.some((fn) => fn.name === 'spot-fallback')) await (await import('../../functions/spot-fallback/demo.js')).demo(deps, out);
-  if (functions.some((fn) => fn.name === 'quota-retry')) await (await import('../../functions/quota-retry/demo.js')).demo(deps, out);
 }
