@@ -2,6 +2,7 @@ import type { PutOptions } from '../../shared/store/object-store.js';
 import { type ChunkName, chunkKey } from './chunk-key.js';
 import { encodeMember, memberBoundaries } from './gzip-member.js';
 import { META, isoTime, metadataValue } from './object-metadata.js';
+import type { LogStream } from './identity.js';
 import type { LogEntry } from './parse-record.js';
 
 /** Every chunk and compacted object is served as this (its bytes are gzip, see contentEncoding). */
@@ -29,14 +30,30 @@ const NEWLINE = 0x0a;
  * Entries must be unique per (topic, partition, offset).
  */
 export function groupEntries(entries: readonly LogEntry[]): ChunkGroup[] {
-  const groups = new Map<string, LogEntry[]>();
+  // Maps nested by partition, app, executor and stream rather than one map keyed by a joined
+  // string: joining allocates and hashes a new string per entry, a lookup by each id does not.
+  const lists: LogEntry[][] = [];
+  const byPartition = new Map<string, Map<string, Map<string, Partial<Record<LogStream, LogEntry[]>>>>>();
+  let topic = '';
+  let partition = -1;
+  let apps: Map<string, Map<string, Partial<Record<LogStream, LogEntry[]>>>> | undefined;
   for (const e of entries) {
-    const id = `${e.appId}\u0000${e.executorId}\u0000${e.stream}\u0000${e.topic}\u0000${e.partition}`;
-    let list = groups.get(id);
-    if (!list) groups.set(id, (list = []));
+    if (!apps || e.partition !== partition || e.topic !== topic) {
+      topic = e.topic;
+      partition = e.partition;
+      const id = `${topic}\u0000${partition}`;
+      apps = byPartition.get(id);
+      if (!apps) byPartition.set(id, (apps = new Map()));
+    }
+    let executors = apps.get(e.appId);
+    if (!executors) apps.set(e.appId, (executors = new Map()));
+    let streams = executors.get(e.executorId);
+    if (!streams) executors.set(e.executorId, (streams = {}));
+    let list = streams[e.stream];
+    if (!list) lists.push((list = streams[e.stream] = []));
     list.push(e);
   }
-  return [...groups.values()].map((list) => {
+  return lists.map((list) => {
     for (let i = 1; i < list.length; i++) {
       if ((list[i] as LogEntry).offset < (list[i - 1] as LogEntry).offset) {
         list.sort((a, b) => a.offset - b.offset);

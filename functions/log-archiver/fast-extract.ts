@@ -44,11 +44,18 @@ const PLUS = 0x2b;
 const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
-/** 1 for the bytes that end a run of plain string content: control characters, `"` and `\`. */
+/**
+ * What a byte is inside a string: 0 plain ASCII, 1 the end of a run of plain content (control
+ * characters, `"` and `\`), 2 a byte of a multi-byte UTF-8 sequence (plain, but the string is
+ * then not ASCII and cannot be read as Latin-1).
+ */
 const STRING_STOP = new Uint8Array(256);
 for (let c = 0; c < 0x20; c++) STRING_STOP[c] = 1;
 STRING_STOP[0x22] = 1;
 STRING_STOP[0x5c] = 1;
+for (let c = 0x80; c < 0x100; c++) STRING_STOP[c] = 2;
+/** Containers nested deeper than this (in a value the extractor skips) are left to JSON.parse. */
+const MAX_SKIP_DEPTH = 31;
 const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
 const NULL = Buffer.from('null');
@@ -141,6 +148,13 @@ class Scanner {
   private p = 0;
   private readonly n: number;
   private utf8: boolean | undefined;
+  /** The whole value as Latin-1 text, made on the first ASCII string read: slicing it is far cheaper than decoding each string. */
+  private latin1: string | undefined;
+  /** Content range of the last string scanned by stringRange, and what it holds. */
+  private start = 0;
+  private end = 0;
+  private escaped = false;
+  private ascii = true;
 
   constructor(private readonly b: Buffer) {
     this.n = b.length;
@@ -221,58 +235,76 @@ class Scanner {
 
   /** The string at the cursor as text, or undefined when the literal is not valid JSON. */
   string(): string | undefined {
-    const range = this.stringRange();
-    if (range === undefined) return undefined;
-    const [start, end, escaped] = range;
-    return escaped ? (JSON.parse(this.b.toString('utf8', start - 1, end + 1)) as string) : this.b.toString('utf8', start, end);
+    if (!this.stringRange()) return undefined;
+    const { start, end } = this;
+    if (this.escaped) return JSON.parse(this.b.toString('utf8', start - 1, end + 1)) as string;
+    // ASCII bytes are the same text in Latin-1 and UTF-8.
+    if (this.ascii) return (this.latin1 ??= this.b.toString('latin1')).slice(start, end);
+    return this.b.toString('utf8', start, end);
   }
 
   /** The string at the cursor as UTF-8 bytes: a view into the value when nothing needs decoding. */
   stringBytes(): Buffer | undefined {
-    const range = this.stringRange();
-    if (range === undefined) return undefined;
-    const [start, end, escaped] = range;
-    this.utf8 ??= isUtf8(this.b);
-    if (!escaped && this.utf8) return this.b.subarray(start, end);
-    const text = escaped ? (JSON.parse(this.b.toString('utf8', start - 1, end + 1)) as string) : this.b.toString('utf8', start, end);
+    if (!this.stringRange()) return undefined;
+    const { start, end } = this;
+    // ASCII content is valid UTF-8 whatever the rest of the value holds: invalid bytes elsewhere
+    // become U+FFFD there without touching ASCII bytes (WHATWG decoding never swallows them).
+    if (!this.escaped && (this.ascii || (this.utf8 ??= isUtf8(this.b)))) return this.b.subarray(start, end);
+    const text = this.escaped ? (JSON.parse(this.b.toString('utf8', start - 1, end + 1)) as string) : this.b.toString('utf8', start, end);
     return Buffer.from(text, 'utf8');
   }
 
-  /** Start and end of a string's content, and whether it has escapes; undefined if it is not a valid JSON string. */
-  private stringRange(): [number, number, boolean] | undefined {
+  /**
+   * Scans the string at the cursor, leaving its content range, whether it has escapes and
+   * whether it is all ASCII in `start`, `end`, `escaped`, `ascii`; false if it is not a valid JSON string.
+   */
+  private stringRange(): boolean {
     const b = this.b;
     const n = this.n;
     const start = this.p + 1;
     let p = start;
     let escaped = false;
+    let ascii = true;
     for (;;) {
-      // Plain string bytes in one tight loop; the table marks `"`, `\` and control characters.
-      while (p < n && STRING_STOP[b[p] as number] === 0) p++;
-      if (p >= n) return undefined;
+      // Plain string bytes in one tight loop; the table marks `"`, `\`, control characters and non-ASCII bytes.
+      let k = 0;
+      while (p < n && (k = STRING_STOP[b[p] as number] as number) === 0) p++;
+      if (p >= n) return false;
+      if (k === 2) {
+        ascii = false;
+        p++;
+        continue;
+      }
       const c = b[p] as number;
       if (c === QUOTE) break;
-      if (c !== BACKSLASH) return undefined;
+      if (c !== BACKSLASH) return false;
       escaped = true;
       const e = p + 1 < n ? (b[p + 1] as number) : -1;
       if (e === 0x75 /* u */) {
-        for (let i = 2; i < 6; i++) if (p + i >= n || !isHex(b[p + i] as number)) return undefined;
+        for (let i = 2; i < 6; i++) if (p + i >= n || !isHex(b[p + i] as number)) return false;
         p += 6;
         continue;
       }
       // " \ / b f n r t
-      if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) return undefined;
+      if (e !== QUOTE && e !== BACKSLASH && e !== 0x2f && e !== 0x62 && e !== 0x66 && e !== 0x6e && e !== 0x72 && e !== 0x74) return false;
       p += 2;
     }
     this.p = p + 1;
-    return [start, p, escaped];
+    this.start = start;
+    this.end = p;
+    this.escaped = escaped;
+    this.ascii = ascii;
+    return true;
   }
 
-  /** Skips one JSON value at the cursor, checking its grammar; false when it is not valid JSON. */
+  /** Skips one JSON value at the cursor, checking its grammar; false when it is not valid JSON (or nested too deep to be sure). */
   skip(): boolean {
     const c0 = this.peek();
-    if (c0 === QUOTE) return this.stringRange() !== undefined;
+    if (c0 === QUOTE) return this.stringRange();
     if (c0 !== LBRACE && c0 !== LBRACKET) return this.scalar(c0);
-    const stack: number[] = [];
+    // The open containers as bits, innermost lowest: 1 an object, 0 an array.
+    let stack = 0;
+    let depth = 0;
     for (;;) {
       // A value is expected here.
       this.ws();
@@ -284,32 +316,35 @@ class Scanner {
         if (this.peek() === close) {
           this.p++;
         } else {
-          stack.push(c);
+          if (depth === MAX_SKIP_DEPTH) return false;
+          depth++;
+          stack = (stack << 1) | (c === LBRACE ? 1 : 0);
           if (c === LBRACE && !this.memberName()) return false;
           continue;
         }
       } else if (c === QUOTE) {
-        if (this.stringRange() === undefined) return false;
+        if (!this.stringRange()) return false;
       } else if (!this.scalar(c)) {
         return false;
       }
       // After a value: close containers or move to the next element.
       for (;;) {
-        if (stack.length === 0) return true;
+        if (depth === 0) return true;
         this.ws();
         const d = this.peek();
-        const top = stack[stack.length - 1];
+        const inObject = (stack & 1) === 1;
         if (d === COMMA) {
           this.p++;
-          if (top === LBRACE) {
+          if (inObject) {
             this.ws();
             if (!this.memberName()) return false;
           }
           break;
         }
-        if ((d === RBRACE && top === LBRACE) || (d === RBRACKET && top === LBRACKET)) {
+        if ((d === RBRACE && inObject) || (d === RBRACKET && !inObject)) {
           this.p++;
-          stack.pop();
+          stack >>>= 1;
+          depth--;
           continue;
         }
         return false;
@@ -328,7 +363,7 @@ class Scanner {
 
   /** `"name" :` of an object member being skipped. */
   private memberName(): boolean {
-    if (this.peek() !== QUOTE || this.stringRange() === undefined) return false;
+    if (this.peek() !== QUOTE || !this.stringRange()) return false;
     this.ws();
     if (this.peek() !== COLON) return false;
     this.p++;

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { keySegmentProblem } from '../../shared/ids.js';
 import type { KafkaRecord } from '../../shared/platform/trigger.js';
 import { MAX_CHUNK_KEY_BYTES, chunkKey } from './chunk-key.js';
+import { eventTime } from './event-time.js';
 import { extractFilebeat } from './fast-extract.js';
 import type { FilebeatEvent } from './filebeat-event.js';
 import { type LogStream, resolveIdentity, streamOf } from './identity.js';
@@ -58,7 +59,7 @@ export type RecordOutcome =
  * remembers id checks across the records of a batch (a batch has few distinct writers).
  * @example parseRecord(record, DEFAULT_SETTINGS).kind // 'entry'
  */
-export function parseRecord(record: KafkaRecord, settings: ArchiverSettings, cache?: Map<string, string | undefined>): RecordOutcome {
+export function parseRecord(record: KafkaRecord, settings: ArchiverSettings, cache?: PlaceChecks): RecordOutcome {
   const { value } = record;
   if (value === null) return { kind: 'tombstone' };
   const offset = Number(record.offset);
@@ -101,7 +102,7 @@ export function parseRecord(record: KafkaRecord, settings: ArchiverSettings, cac
     line = truncateLine(line, settings.maxLineBytes);
   }
 
-  const parsedTime = event?.timestamp !== undefined ? Date.parse(event.timestamp) : NaN;
+  const parsedTime = event?.timestamp !== undefined ? eventTime(event.timestamp) : NaN;
   const entry: LogEntry = {
     appId: identity.appId,
     executorId: identity.executorId,
@@ -119,10 +120,22 @@ export function parseRecord(record: KafkaRecord, settings: ArchiverSettings, cac
   return tooLong ? { kind: 'entry', entry, invalidUtf8, tooLong } : { kind: 'entry', entry, invalidUtf8 };
 }
 
+/** What parseRecord remembers of id checks within a batch: topic → app id → executor id → identity source → problem. */
+export type PlaceChecks = Map<string, Map<string, Map<string, Map<string, string | undefined>>>>;
+
 /** Why an app and executor id cannot name a chunk of `topic`, or undefined; remembered in `cache`. */
-function placeProblem(appId: string, executorId: string, source: string, topic: string, cache: Map<string, string | undefined> | undefined): string | undefined {
-  const id = `${source}\u0000${appId}\u0000${executorId}\u0000${topic}`;
-  if (cache?.has(id)) return cache.get(id);
+function placeProblem(appId: string, executorId: string, source: string, topic: string, cache: PlaceChecks | undefined): string | undefined {
+  // Nested by each part: a lookup by an id hashes it, a joined key would be a new string per record.
+  let byPlace: Map<string, string | undefined> | undefined;
+  if (cache) {
+    let byApp = cache.get(topic);
+    if (!byApp) cache.set(topic, (byApp = new Map()));
+    let byExecutor = byApp.get(appId);
+    if (!byExecutor) byApp.set(appId, (byExecutor = new Map()));
+    byPlace = byExecutor.get(executorId);
+    if (!byPlace) byExecutor.set(executorId, (byPlace = new Map()));
+    if (byPlace.has(source)) return byPlace.get(source);
+  }
   let problem: string | undefined;
   for (const [what, value] of [
     ['app id', appId],
@@ -138,7 +151,7 @@ function placeProblem(appId: string, executorId: string, source: string, topic: 
     const longest = chunkKey({ appId, executorId, stream: 'stdout', topic, partition: 2 ** 31, firstOffset: 0, lastOffset: 0 });
     if (Buffer.byteLength(longest) > MAX_CHUNK_KEY_BYTES) problem = `The app id, executor id and topic together make an object key longer than ${MAX_CHUNK_KEY_BYTES} bytes.`;
   }
-  cache?.set(id, problem);
+  byPlace?.set(source, problem);
   return problem;
 }
 

@@ -1,0 +1,45 @@
+/**
+ * `Date.parse(text)`, with a fast path for the form Filebeat writes `@timestamp` in
+ * (`2025-05-14T02:00:00.007Z`): Date.parse costs about as much as reading the rest of the event.
+ * Anything else (other fractions, offsets, days past the 28th, hour 24, …) goes to Date.parse,
+ * so the result is always exactly Date.parse's.
+ * @example eventTime('2025-05-14T02:00:00.007Z') // 1747188000007
+ */
+export function eventTime(text: string): number {
+  // YYYY-MM-DDTHH:MM:SS.sssZ or YYYY-MM-DDTHH:MM:SSZ
+  const n = text.length;
+  if (
+    (n !== 24 && n !== 20) ||
+    text.charCodeAt(4) !== 0x2d ||
+    text.charCodeAt(7) !== 0x2d ||
+    text.charCodeAt(10) !== 0x54 ||
+    text.charCodeAt(13) !== 0x3a ||
+    text.charCodeAt(16) !== 0x3a ||
+    text.charCodeAt(n - 1) !== 0x5a ||
+    (n === 24 && text.charCodeAt(19) !== 0x2e)
+  ) {
+    return Date.parse(text);
+  }
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 2);
+  const day = digits(text, 8, 2);
+  const hour = digits(text, 11, 2);
+  const minute = digits(text, 14, 2);
+  const second = digits(text, 17, 2);
+  const ms = n === 24 ? digits(text, 20, 3) : 0;
+  // Days up to the 28th exist in every month; the rest (and hour 24, leap seconds, years below
+  // 1000, which Date.UTC would read as 19xx for 0-99) Date.parse judges.
+  if (year < 1000 || month < 1 || month > 12 || day < 1 || day > 28 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) return Date.parse(text);
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+}
+
+/** The decimal number in `count` characters of `text` from `at`, or -1 if one is not a digit. */
+function digits(text: string, at: number, count: number): number {
+  let value = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
+}
