@@ -16,7 +16,7 @@ import {
 import type { Random } from './rng.js';
 import type { ResourceRequest } from './routing.js';
 import { parseBool } from './routing.js';
-import { isEmptySelector, matches, parseSelector, type Selector } from './selectors.js';
+import { isEmptySelector, labelValues, matches, parseSelector, type Selector } from './selectors.js';
 import {
   alreadyExists,
   badRequest,
@@ -31,7 +31,7 @@ import {
   unprocessable,
   unsupportedMediaType,
 } from './status.js';
-import { objectKey, type KubeObject, type Storage } from './storage.js';
+import { objectKey, type KubeObject, type ObjectQuery, type QueryResult, type Storage } from './storage.js';
 import { prepareForCreate, prepareForUpdate } from './strategy.js';
 import type { WatchHub } from './watch.js';
 
@@ -151,7 +151,7 @@ export class RestHandlers {
     const match = query.get('resourceVersionMatch') ?? '';
     const continueParam = query.get('continue') ?? '';
     const limitParam = Number(query.get('limit') ?? '0');
-    let limit = Number.isFinite(limitParam) && limitParam > 0 ? Math.floor(limitParam) : 0;
+    const limit = Number.isFinite(limitParam) && limitParam > 0 ? Math.floor(limitParam) : 0;
     if (continueParam && rvParam) throw badRequest('specifying resource version is not allowed when using continue');
     if (match && !rvParam) {
       throw invalid({ group: 'meta.k8s.io', kind: 'ListOptions' }, '', [
@@ -159,46 +159,45 @@ export class RestHandlers {
       ]);
     }
     const current = storage.currentResourceVersion();
-    let items: KubeObject[];
-    let listRv = current;
-    let start = '';
     const keyOf = (o: KubeObject) => {
       const key = objectKey(o.metadata.namespace, o.metadata.name);
       return namespace ? key.slice(namespace.length + 1) : key;
     };
+    const want: ObjectQuery = {
+      namespace,
+      labels: labelValues(selector.labels),
+      keep: (o) => matches(selector, o, type),
+      limit: limit > 0 ? limit : undefined,
+      countAll: isEmptySelector(selector),
+    };
+    let page: QueryResult;
+    let listRv = current;
     if (continueParam) {
       const token = decodeContinue(continueParam);
-      start = token.start;
-      const rest = (o: KubeObject) => keyOf(o) >= start && matches(selector, o, type);
-      if (token.rv === -1) {
-        items = storage.list(type, namespace, rest);
-      } else {
-        const snapshot = storage.snapshotAt(type, token.rv, namespace, rest);
-        if (!snapshot) throw expired(EXPIRED_CONTINUE, encodeContinue({ rv: -1, start: token.start }));
-        items = snapshot;
-        listRv = token.rv;
-      }
+      want.from = token.start;
+      const found = storage.select(type, token.rv === -1 ? want : { ...want, at: token.rv });
+      if (!found) throw expired(EXPIRED_CONTINUE, encodeContinue({ rv: -1, start: token.start }));
+      page = found;
+      if (token.rv !== -1) listRv = token.rv;
     } else {
       const rv = parseResourceVersion(rvParam);
       if (rv !== undefined && rv > current) throw tooLargeResourceVersion(rv, current);
       if (match === 'Exact') {
-        const snapshot = rv === undefined ? undefined : storage.snapshotAt(type, rv, namespace);
-        if (!snapshot) throw expired(EXPIRED_LIST);
-        items = snapshot;
+        const found = rv === undefined ? undefined : storage.select(type, { ...want, at: rv });
+        if (!found) throw expired(EXPIRED_LIST);
+        page = found;
         listRv = rv!;
       } else {
-        items = storage.list(type, namespace, (o) => matches(selector, o, type));
         // resourceVersion=0 is served from the watch cache, which does not paginate.
-        if (rv === 0) limit = 0;
+        if (rv === 0) want.limit = undefined;
+        page = storage.select(type, want)!;
       }
     }
-    let selected = items.filter((o) => (!start || keyOf(o) >= start) && matches(selector, o, type));
+    const selected = page.items;
     const metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number } = { resourceVersion: String(listRv) };
-    if (limit > 0 && selected.length > limit) {
-      const remaining = selected.length - limit;
-      selected = selected.slice(0, limit);
+    if (want.limit !== undefined && page.matched > selected.length) {
       metadata.continue = encodeContinue({ rv: listRv, start: `${keyOf(selected[selected.length - 1]!)}\u0000` });
-      if (isEmptySelector(selector)) metadata.remainingItemCount = remaining;
+      if (isEmptySelector(selector)) metadata.remainingItemCount = page.matched - selected.length;
     }
     return {
       kind: type.listKind,
@@ -367,7 +366,11 @@ export class RestHandlers {
     if (this.deps.deleteCollectionDisabled.has(resourceId(type))) throw methodNotAllowed();
     const selector = parseSelector(request.query, type);
     const listRv = this.deps.storage.currentResourceVersion();
-    const victims = this.deps.storage.list(type, request.namespace, (o) => matches(selector, o, type));
+    const victims = this.deps.storage.select(type, {
+      namespace: request.namespace,
+      labels: labelValues(selector.labels),
+      keep: (o) => matches(selector, o, type),
+    })!.items;
     if (!isDryRun(request.query)) {
       for (const o of victims) this.deps.storage.delete(type, o.metadata.namespace, o.metadata.name);
     }

@@ -1,6 +1,7 @@
 import type { ResourceType } from './resources.js';
 import { badRequest } from './status.js';
 import type { KubeObject } from './storage.js';
+import type { LabelValues } from './storage-index.js';
 
 /** One label requirement, as k8s.io/apimachinery/pkg/labels parses it. */
 export interface LabelRequirement {
@@ -173,6 +174,11 @@ export function matchesLabels(requirements: LabelRequirement[], labels: Record<s
       }
     }
   });
+}
+
+/** The requirements only objects carrying one of a few values meet (`=`, `==`, `in`), for storage's label index. */
+export function labelValues(requirements: LabelRequirement[]): LabelValues[] {
+  return requirements.filter((r) => r.operator === '=' || r.operator === 'in').map(({ key, values }) => ({ key, values }));
 }
 
 /** One field requirement (fields.ParseSelector): `status.phase=Running`, `metadata.name!=x`. */

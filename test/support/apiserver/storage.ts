@@ -1,4 +1,5 @@
 import { resourceId, type ResourceType } from './resources.js';
+import { lowerBound, ResourceIndex, type LabelValues } from './storage-index.js';
 
 /** Any stored object. Only metadata is typed: the rest is kept as JSON. */
 export interface KubeObject {
@@ -42,11 +43,35 @@ export function objectKey(namespace: string | undefined, name: string): string {
 
 interface ResourceStore {
   objects: Map<string, KubeObject>;
+  index: ResourceIndex;
   /** The watch cache window: the last `historyWindow` events of this resource, oldest first. */
   history: StoredEvent[];
   /** The resourceVersion the window starts after when nothing was evicted since the last compaction. */
   compactedAt: number;
   evictedSinceCompaction: boolean;
+}
+
+/** Which objects a list or deletecollection wants, and how many of them. */
+export interface ObjectQuery {
+  namespace?: string;
+  /** Read as of this resourceVersion (an Exact list, a continue token) instead of now. */
+  at?: number;
+  /** Only keys at or after this one (a continue token's start, namespace-relative like it). */
+  from?: string;
+  /** Requirements an index can serve (`=`, `==`, `in`): only objects carrying one of the values are looked at. */
+  labels?: LabelValues[];
+  /** Asked of each candidate before anything is copied: the whole selector. */
+  keep?: (object: KubeObject) => boolean;
+  /** Copy out at most this many; the scan stops at the one after unless `countAll`. */
+  limit?: number;
+  /** Count every match past `limit` too (for remainingItemCount). */
+  countAll?: boolean;
+}
+
+/** The first `limit` matches in key order, and how many matched (at least one more than returned when there are more). */
+export interface QueryResult {
+  items: KubeObject[];
+  matched: number;
 }
 
 /** Where the revision counter starts and how many events each resource keeps. */
@@ -85,17 +110,57 @@ export class Storage {
     return found ? structuredClone(found) : undefined;
   }
 
-  /**
-   * Current objects in key order, optionally one namespace only. `keep` is asked before anything
-   * is copied, so a selective list or deletecollection over a large store copies only what it returns.
-   */
+  /** Current objects in key order, optionally one namespace only, optionally only those `keep` accepts. */
   list(type: ResourceType, namespace?: string, keep?: (object: KubeObject) => boolean): KubeObject[] {
-    const objects = this.store(type).objects;
-    if (!keep) return this.sorted(objects, namespace).map(([, o]) => structuredClone(o));
-    const prefix = namespace ? `${namespace}/` : undefined;
-    const chosen = new Map<string, KubeObject>();
-    for (const [key, o] of objects) if ((!prefix || key.startsWith(prefix)) && keep(o)) chosen.set(key, o);
-    return this.sorted(chosen, namespace).map(([, o]) => structuredClone(o));
+    return this.select(type, { namespace, keep })!.items;
+  }
+
+  /**
+   * Objects in key order, as they are or as they were at `query.at`; undefined when that revision
+   * was compacted away (or is in the future). Costs what the candidates cost: an index picks them
+   * by namespace and by label value, and only what is returned is copied.
+   */
+  select(type: ResourceType, query: ObjectQuery): QueryResult | undefined {
+    const store = this.store(type);
+    const at = query.at;
+    if (at !== undefined && (at < this.floor(type) || at > this.rv)) return undefined;
+    // Rolling writes back: each key written since `at` maps to what it held then (undefined: absent).
+    const past = new Map<string, KubeObject | undefined>();
+    if (at !== undefined) {
+      for (let i = store.history.length - 1; i >= 0; i--) {
+        const event = store.history[i]!;
+        if (event.resourceVersion <= at) break;
+        if (event.type === 'ADDED') past.set(event.key, undefined);
+        else if (event.prev) past.set(event.key, event.prev);
+      }
+    }
+    const objectAt = (key: string) => (past.has(key) ? past.get(key) : store.objects.get(key));
+    const prefix = query.namespace ? `${query.namespace}/` : undefined;
+    const from = query.from === undefined ? undefined : `${prefix ?? ''}${query.from}`;
+    const inRange = (key: string) => (!prefix || key.startsWith(prefix)) && (from === undefined || key >= from);
+    const labelled = query.labels && query.labels.length > 0 ? store.index.labelled(query.labels) : undefined;
+    let keys: string[];
+    let first = 0;
+    if (labelled) {
+      keys = [...new Set([...labelled, ...past.keys()])].filter(inRange).sort();
+    } else {
+      keys = store.index.sortedKeys(prefix);
+      if (past.size > 0) keys = [...new Set([...keys, ...past.keys()])].sort();
+      if (from !== undefined) first = lowerBound(keys, from);
+    }
+    const { keep, limit, countAll } = query;
+    const items: KubeObject[] = [];
+    let matched = 0;
+    for (let i = first; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (!inRange(key)) continue;
+      const object = objectAt(key);
+      if (!object || (keep && !keep(object))) continue;
+      matched++;
+      if (limit === undefined || matched <= limit) items.push(structuredClone(object));
+      else if (!countAll) break;
+    }
+    return { items, matched };
   }
 
   create(type: ResourceType, object: KubeObject): KubeObject {
@@ -139,25 +204,6 @@ export class Storage {
       .map((e) => structuredClone(e));
   }
 
-  /**
-   * The objects as they were at `resourceVersion`, in key order (what etcd serves for an Exact
-   * read); undefined when that revision was compacted away.
-   */
-  snapshotAt(type: ResourceType, resourceVersion: number, namespace?: string, keep?: (object: KubeObject) => boolean): KubeObject[] | undefined {
-    if (resourceVersion < this.floor(type) || resourceVersion > this.rv) return undefined;
-    const store = this.store(type);
-    const objects = new Map(store.objects);
-    for (let i = store.history.length - 1; i >= 0; i--) {
-      const event = store.history[i]!;
-      if (event.resourceVersion <= resourceVersion) break;
-      if (event.type === 'ADDED') objects.delete(event.key);
-      else if (event.prev) objects.set(event.key, event.prev);
-    }
-    const chosen = keep ? new Map<string, KubeObject>() : objects;
-    if (keep) for (const [key, o] of objects) if (keep(o)) chosen.set(key, o);
-    return this.sorted(chosen, namespace).map(([, o]) => structuredClone(o));
-  }
-
   /** etcd compaction plus a fresh watch cache: no watch or exact read may reach back before now. */
   compact(): void {
     for (const store of this.stores.values()) {
@@ -167,18 +213,11 @@ export class Storage {
     }
   }
 
-  private sorted(objects: Map<string, KubeObject>, namespace?: string): [string, KubeObject][] {
-    const prefix = namespace ? `${namespace}/` : undefined;
-    return [...objects]
-      .filter(([key]) => !prefix || key.startsWith(prefix))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  }
-
   private store(type: ResourceType): ResourceStore {
     const id = resourceId(type);
     let store = this.stores.get(id);
     if (!store) {
-      store = { objects: new Map(), history: [], compactedAt: this.options.initialResourceVersion, evictedSinceCompaction: false };
+      store = { objects: new Map(), index: new ResourceIndex(), history: [], compactedAt: this.options.initialResourceVersion, evictedSinceCompaction: false };
       this.stores.set(id, store);
     }
     return store;
@@ -198,6 +237,7 @@ export class Storage {
     const ordered = orderFields(stored);
     if (eventType === 'DELETED') store.objects.delete(key);
     else store.objects.set(key, ordered);
+    store.index.update(key, eventType === 'DELETED' ? undefined : ordered, prev);
     const event: StoredEvent = { type: eventType, resourceVersion: this.rv, key, object: ordered, prev };
     store.history.push(event);
     while (store.history.length > this.options.historyWindow) {
