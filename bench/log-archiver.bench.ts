@@ -16,6 +16,7 @@ import { silentLogger } from '../shared/logger.js';
 import { Metrics } from '../shared/metrics.js';
 import type { KafkaRecord } from '../shared/platform/trigger.js';
 import { FileObjectStore } from '../shared/store/fs-store.js';
+import { seededRandom as rng } from '../test/support/apiserver/rng.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,17 +36,6 @@ const PARTITIONS = 12;
 const TOPIC = 'spark-logs';
 const RSS_LIMIT_MB = 300;
 
-/** mulberry32: the same events for both runs. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CLASSES = ['Executor', 'BlockManager', 'TaskSetManager', 'ShuffleBlockFetcherIterator', 'MemoryStore', 'CodeGenerator', 'TorrentBroadcast', 'MapOutputTrackerWorker', 'TransportClientFactory', 'FileScanRDD', 'ParquetFileFormat', 'SortShuffleWriter'];
 const TABLES = ['orders', 'order_items', 'customers', 'payments', 'shipments', 'sessions', 'clicks', 'inventory'];

@@ -1,25 +1,20 @@
 import type { EventLogRead } from './event-log-reader.js';
 import type { LogAnomaly } from './event-log-summary.js';
 import type { LedgerPod } from './ledger.js';
+import type { PodUsage } from './pricing.js';
 import { SPOT_STRATEGIES } from './pod-facts.js';
 import { driverResources, executorResources, type PodResources } from './spark-resources.js';
 
 /** Which source a figure came from. */
 export type Source = 'event-log+ledger' | 'event-log' | 'ledger' | 'none';
 
-/** One pod's lifetime and resources after merging both sources. */
-export interface PodSpan {
+/** One pod's lifetime and resources after merging both sources: how it was billed, and when. */
+export interface PodSpan extends PodUsage {
   role: 'driver' | 'executor';
   executorId?: string;
   podName?: string;
   start: number;
   end: number;
-  seconds: number;
-  requested: PodResources;
-  billedSpec?: string;
-  spot: boolean;
-  spotPriceLimitPerHour?: number;
-  degraded: boolean;
   reclaimed: boolean;
   /** Where its lifetime came from: the ledger sees billing end, so it wins when present. */
   lifetimeFrom: 'ledger' | 'event-log';

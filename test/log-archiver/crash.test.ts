@@ -16,6 +16,7 @@ import { registerCompressionCodecs } from '../../shared/kafka/codecs.js';
 import { FAST_CONSUMER, uncommitted, unique } from '../kafka/harness.js';
 import { type MockKafka, startMockKafka } from '../support/kafka-mock.js';
 import { depsFor, keys } from './support.js';
+import { seededRandom as rng } from '../support/apiserver/rng.js';
 
 /** Fixed, so a failure replays the same kill points; change it to explore others. */
 const SEED = 0x5eed_2025;
@@ -33,17 +34,6 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const START_TIMEOUT_MS = 30_000;
 const EXIT_TIMEOUT_MS = 10_000;
 
-/** mulberry32: a small seeded generator. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface BatchLine {
   step: 'start' | 'done';
