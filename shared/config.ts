@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from './errors.js';
 
 /** Where the embedded default store lives: `npm start` writes here, relative to the working directory. */
@@ -222,6 +222,15 @@ const schema = z.object({
     .default([]),
   SPARKFN_QUOTA_BACKFILL: bool('SPARKFN_QUOTA_BACKFILL').default(false),
   SPARKFN_QUOTA_ALERT_URL: z.url({ message: 'SPARKFN_QUOTA_ALERT_URL must be a URL, e.g. https://oapi.dingtalk.com/robot/send?access_token=…' }).optional(),
+
+  // Alibaba Cloud's standard credential variables (the same names its CLI and SDKs read), for `sparkfn deploy fc`.
+  ALIBABA_CLOUD_ACCESS_KEY_ID: z.string().optional(),
+  ALIBABA_CLOUD_ACCESS_KEY_SECRET: z.string().optional(),
+  SPARKFN_FC_ACCOUNT_ID: z.string().trim().regex(/^\d{6,20}$/, { message: 'SPARKFN_FC_ACCOUNT_ID must be your Alibaba Cloud account id (digits only), as shown in the FC console' }).optional(),
+  SPARKFN_FC_REGION: z.string().trim().regex(/^[a-z]{2}(-[a-z0-9]+)+$/, { message: 'SPARKFN_FC_REGION must be a region id such as cn-hangzhou or ap-southeast-1' }).optional(),
+  SPARKFN_FC_SERVICE: z.string().trim().regex(/^[a-zA-Z_][a-zA-Z0-9_-]{0,127}$/, { message: 'SPARKFN_FC_SERVICE must be an FC service name: a letter or _, then up to 127 letters, digits, _ or -' }).optional(),
+  SPARKFN_FC_ENDPOINT: z.url({ message: 'SPARKFN_FC_ENDPOINT must be a URL such as https://123456.cn-hangzhou-internal.fc.aliyuncs.com' }).optional(),
+  SPARKFN_FC_KAFKA_INSTANCE_ID: z.string().trim().min(1).optional(),
 
   SPARKFN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SPARKFN_DRY_RUN: bool('SPARKFN_DRY_RUN').default(false),

@@ -133,6 +133,35 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
     });
 
   program
+    .command('doctor')
+    .description('check the configuration and reach each configured part (store, Kafka, cluster, FC credentials); print what works and what to fix')
+    .option('--deploy', 'FC credentials are needed (about to run deploy fc): fail when they are missing')
+    .option('--namespace <namespace>', 'ask can-i in this namespace instead of cluster-wide')
+    .option('--timeout <ms>', 'how long each part may take to answer', (value: string) => {
+      const ms = Number(value);
+      if (!Number.isInteger(ms) || ms < 1) throw new InvalidArgumentError('a timeout is a whole number of milliseconds, at least 1.');
+      return ms;
+    })
+    .action(async (options: { deploy?: boolean; namespace?: string; timeout?: number }) => {
+      const { doctorCommand } = await import('./doctor.js');
+      await doctorCommand({ env: io.env, ...(options.deploy ? { deploy: true } : {}), ...(options.namespace ? { namespace: options.namespace } : {}), ...(options.timeout ? { timeoutMs: options.timeout } : {}) }, io.out);
+    });
+
+  program
+    .command('deploy')
+    .description('make a platform match serverless.yml')
+    .command('fc')
+    .description('create or update the FC service, functions (code from the dist/fc bundles) and triggers serverless.yml describes; --dry-run prints the plan')
+    .option('--dry-run', 'print the plan as a table; write nothing (without credentials: the whole desired state)')
+    .option('--file <path>', 'the serverless.yml to deploy', 'serverless.yml')
+    .option('--bundles <dir>', 'where npm run build put the FC bundles, one folder per function', 'dist/fc')
+    .action(async (options: { dryRun?: boolean; file: string; bundles: string }) => {
+      const config = loadConfig(io.env);
+      const { deployFc } = await import('./deploy.js');
+      await deployFc(config, io.env, { dryRun: options.dryRun === true, file: options.file, bundleRoot: options.bundles }, io.out);
+    });
+
+  program
     .command('demo')
     .description('replay events/ through every function on the embedded filesystem store and print what each did')
     .option('--store <url>', 'store to use (default: SPARKFN_STORE, else file://.sparkfn-data)')

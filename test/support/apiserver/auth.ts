@@ -55,6 +55,16 @@ export class Authenticator {
     return m ? this.users.get(m[1]!.trim()) : undefined;
   }
 
+  /**
+   * The rule that allows `a` (the first that matches), `'all'` for an unrestricted user, or
+   * undefined when none does: what a SelfSubjectAccessReview reports. `verb` may be any string
+   * there (`use`, `*`), as RBAC compares verbs as strings.
+   */
+  allowingRule(user: TestUser, a: Omit<AuthorizationAttributes, 'verb'> & { verb: string }): PolicyRule | 'all' | undefined {
+    if (!user.rules) return 'all';
+    return user.rules.find((r) => ruleAllows(r, a as AuthorizationAttributes));
+  }
+
   /** Undefined when allowed; otherwise the 403 the RBAC authorizer's denial turns into. */
   authorize(user: TestUser, a: AuthorizationAttributes): StatusError | undefined {
     if (!user.rules || user.rules.some((r) => ruleAllows(r, a))) return undefined;

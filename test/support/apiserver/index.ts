@@ -12,6 +12,7 @@ import { RestHandlers } from './handlers.js';
 import { mergePatch } from './patch.js';
 import { QuotaController } from './quota.js';
 import { resourceId, ResourceRegistry, withTypeMeta, type ResourceType } from './resources.js';
+import { handleSelfReview } from './reviews.js';
 import { seededRandom } from './rng.js';
 import { parseRequest } from './routing.js';
 import { internalError, StatusError, unauthorized } from './status.js';
@@ -54,6 +55,11 @@ export interface TestApiserverOptions {
   /** Resources (`services`, `ingresses.networking.k8s.io`) whose deletecollection answers 405. */
   deleteCollectionDisabled?: string[];
   bookmarkIntervalMs?: number;
+  /**
+   * Serve SelfSubjectReview (authentication.k8s.io/v1, Kubernetes 1.28+); false answers 404 there,
+   * as older apiservers do. SelfSubjectAccessReview is always served. Default true.
+   */
+  selfSubjectReview?: boolean;
 }
 
 /** A running test apiserver. Resource names below accept `pods`, `Pod` or `ingresses.networking.k8s.io`. */
@@ -186,6 +192,9 @@ export async function startTestApiserver(options: TestApiserverOptions = {}): Pr
       // Filter order as in kube-apiserver's handler chain: authentication, then APF (429), then authorization.
       const fault = faults.takeRequestFault({ verb: info.verb, group: info.group, resource: info.resource, namespace: info.namespace });
       if (fault) return respond(fault.code, fault.headers, fault.body);
+      // Every authenticated user may create self-reviews (system:basic-user), whatever its rules.
+      const review = handleSelfReview(info, user, body, req.headers['content-type'], { auth, clock, selfSubjectReview: options.selfSubjectReview ?? true });
+      if (review) return respond(review.code, { 'Content-Type': 'application/json' }, `${JSON.stringify(review.body)}\n`);
       const denied = auth.authorize(user, info);
       if (denied) throw denied;
       const type = handlers.resolve(info);

@@ -1,0 +1,274 @@
+import { createServer } from 'node:net';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main, type Io } from '../../shared/cli/main.js';
+import { loadConfig } from '../../shared/config.js';
+import { openStore } from '../../shared/store/open-store.js';
+import { accessResourceName, REQUIRED_ACCESS } from '../../shared/k8s/required-access.js';
+import { startTestApiserver, type PolicyRule, type TestApiserver } from '../support/apiserver/index.js';
+import { startMockKafka, type MockKafka } from '../support/kafka-mock.js';
+import { startS3rver, type S3rverHarness } from '../support/s3rver.js';
+import { produce, unique } from '../kafka/harness.js';
+
+/** Short enough that the broker-down case fails fast, long enough for a healthy local part. */
+const TIMEOUT_MS = '3000';
+const SPARKFN_TOKEN = 'sparkfn-service-account-token';
+const NO_EVICTION_TOKEN = 'sparkfn-without-eviction-token';
+const FC_SECRET = 'fc-secret-value-that-must-not-show';
+
+/** The ClusterRole the functions need, as RBAC rules: one per (group, resource) with its verbs. */
+function rulesFor(access: typeof REQUIRED_ACCESS, namespaces?: string[]): PolicyRule[] {
+  const byResource = new Map<string, PolicyRule>();
+  for (const a of access) {
+    const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
+    const rule = byResource.get(`${a.group} ${resource}`) ?? { verbs: [], apiGroups: [a.group], resources: [resource], ...(namespaces ? { namespaces } : {}) };
+    rule.verbs.push(a.verb);
+    byResource.set(`${a.group} ${resource}`, rule);
+  }
+  return [...byResource.values()];
+}
+
+/** A port nothing listens on: bound by us, then released. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+let s3: S3rverHarness;
+let kafka: MockKafka;
+let apiserver: TestApiserver;
+let bucket: string;
+let topic: string;
+
+beforeAll(async () => {
+  [s3, kafka, apiserver] = await Promise.all([startS3rver(), startMockKafka(), startTestApiserver()]);
+  bucket = await s3.createBucket();
+  topic = unique('doctor-logs');
+  await produce(kafka.brokers, topic, [{ value: 'hello' }]);
+  apiserver.addUser(SPARKFN_TOKEN, 'system:serviceaccount:sparkfn:sparkfn', rulesFor(REQUIRED_ACCESS));
+  apiserver.addUser(
+    NO_EVICTION_TOKEN,
+    'system:serviceaccount:sparkfn:no-eviction',
+    rulesFor(REQUIRED_ACCESS.filter((a) => a.subresource !== 'eviction')),
+  );
+  apiserver.addUser('spark-ns-token', 'system:serviceaccount:spark:sparkfn', rulesFor(REQUIRED_ACCESS, ['spark']));
+});
+
+afterAll(async () => {
+  await Promise.all([s3?.stop(), kafka?.stop(), apiserver?.stop()]);
+});
+
+/** Every part configured and working, as the harness offers it. */
+function healthyEnv(): NodeJS.ProcessEnv {
+  return {
+    SPARKFN_STORE: `s3://${bucket}/doctor-test`,
+    SPARKFN_S3_ENDPOINT: s3.endpoint,
+    SPARKFN_S3_FORCE_PATH_STYLE: 'true',
+    SPARKFN_S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
+    SPARKFN_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    SPARKFN_KAFKA_BROKERS: kafka.brokers.join(','),
+    SPARKFN_KAFKA_TOPICS: topic,
+    SPARKFN_K8S_URL: apiserver.url,
+    SPARKFN_K8S_TOKEN: SPARKFN_TOKEN,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI5tDoctorTestId',
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: FC_SECRET,
+    SPARKFN_LOG_LEVEL: 'silent',
+  };
+}
+
+async function doctor(env: NodeJS.ProcessEnv, args: string[] = []) {
+  let out = '';
+  let err = '';
+  const io: Io = { out: (t) => void (out += t), err: (t) => void (err += t), env, stdin: Readable.from([]) };
+  const code = await main(['node', 'sparkfn', 'doctor', '--timeout', TIMEOUT_MS, ...args], io);
+  return { code, out, err, rows: parseRows(out) };
+}
+
+interface Row {
+  part: string;
+  check: string;
+  result: string;
+  detail: string;
+}
+
+/** The printed table back into rows, using the header's column offsets. */
+function parseRows(out: string): Row[] {
+  const lines = out.split('\n');
+  const header = lines[0] ?? '';
+  const at = ['part', 'check', 'result', 'detail'].map((h) => header.indexOf(h));
+  const rows: Row[] = [];
+  for (const line of lines.slice(2)) {
+    if (line.trim() === '') break;
+    const cell = (i: number) => line.slice(at[i], i + 1 < at.length ? at[i + 1] : undefined).trim();
+    rows.push({ part: cell(0), check: cell(1), result: cell(2), detail: cell(3) });
+  }
+  return rows;
+}
+
+const row = (rows: Row[], part: string, check: string) => {
+  const found = rows.find((r) => r.part === part && r.check === check);
+  expect(found, `no row ${part} / ${check}`).toBeDefined();
+  return found!;
+};
+
+const canIChecks = [...new Set(REQUIRED_ACCESS.map((a) => `can-i ${accessResourceName(a)}`))];
+
+describe('sparkfn doctor', () => {
+  it('reports every configured part as working and exits 0 against the harness', async () => {
+    apiserver.resetCalls();
+    s3.requests.length = 0;
+    const { code, out, err, rows } = await doctor(healthyEnv());
+
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(rows.filter((r) => r.result !== 'ok')).toEqual([]);
+    expect(row(rows, 'config', 'environment').result).toBe('ok');
+    expect(row(rows, 'store', 'write, read back, delete doctor/…').detail).toBe(`s3://${bucket}/doctor-test`);
+    expect(row(rows, 'kafka', 'connect').result).toBe('ok');
+    expect(row(rows, 'kafka', `topic ${topic}`).detail).toBe('4 partitions');
+    expect(row(rows, 'kubernetes', 'who am I').detail).toBe('system:serviceaccount:sparkfn:sparkfn (groups system:authenticated)');
+    for (const check of canIChecks) expect(row(rows, 'kubernetes', check).result).toBe('ok');
+    expect(row(rows, 'kubernetes', 'can-i pods').detail).toBe('get, list, watch, create, patch, delete, deletecollection (cluster-wide)');
+    expect(row(rows, 'fc', 'credentials').result).toBe('ok');
+    expect(out).toContain('All needed parts work.');
+    // Presence only: no secret is ever printed.
+    expect(out).not.toContain(FC_SECRET);
+    expect(out).not.toContain(s3.credentials.secretAccessKey);
+
+    // One access review per required access, and the probe went through the bucket and is gone again.
+    expect(apiserver.countCalls({ resource: 'selfsubjectaccessreviews', verb: 'create' })).toBe(REQUIRED_ACCESS.length);
+    expect(apiserver.countCalls({ resource: 'selfsubjectreviews', verb: 'create' })).toBe(1);
+    const probeCalls = s3.requests.filter((r) => r.url.startsWith(`/${bucket}/doctor-test/doctor/probe-`)).map((r) => r.method);
+    expect(probeCalls).toEqual(expect.arrayContaining(['PUT', 'GET', 'DELETE', 'HEAD']));
+    expect((await openStore(loadConfig(healthyEnv())).list('doctor/')).objects).toEqual([]);
+  });
+
+  it('marks parts that are not configured as skipped and still exits 0', async () => {
+    const env = healthyEnv();
+    delete env.SPARKFN_KAFKA_BROKERS;
+    delete env.ALIBABA_CLOUD_ACCESS_KEY_ID;
+    delete env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
+    const { code, rows } = await doctor(env);
+
+    expect(code).toBe(0);
+    expect(row(rows, 'kafka', 'brokers').result).toBe('skipped');
+    expect(row(rows, 'fc', 'credentials').result).toBe('skipped');
+    expect(row(rows, 'store', 'write, read back, delete doctor/…').result).toBe('ok');
+  });
+
+  it('names the store when the bucket does not exist', async () => {
+    const { code, err, rows } = await doctor({ ...healthyEnv(), SPARKFN_STORE: 's3://no-such-bucket-doctor/x' });
+
+    expect(code).toBe(1);
+    const store = row(rows, 'store', 'write, read back, delete doctor/…');
+    expect(store.result).toBe('FAIL');
+    expect(store.detail).toMatch(/^write failed: .*The bucket "no-such-bucket-doctor" does not exist/);
+    expect(store.detail).toContain('check SPARKFN_STORE');
+    expect(rows.filter((r) => r.result === 'FAIL').map((r) => r.part)).toEqual(['store']);
+    expect(err).toContain('doctor: 1 check(s) failed: store');
+  });
+
+  it('names Kafka when the broker is down', async () => {
+    const port = await closedPort();
+    const started = Date.now();
+    const { code, out, rows } = await doctor({ ...healthyEnv(), SPARKFN_KAFKA_BROKERS: `127.0.0.1:${port}` });
+
+    expect(code).toBe(1);
+    const connect = row(rows, 'kafka', 'connect');
+    expect(connect.result).toBe('FAIL');
+    expect(connect.detail).toContain(`Could not connect to Kafka at 127.0.0.1:${port} within ${TIMEOUT_MS} ms`);
+    expect(connect.detail).toContain('ECONNREFUSED');
+    expect(rows.some((r) => r.part === 'kafka' && r.check.startsWith('topic'))).toBe(false);
+    expect(rows.filter((r) => r.result === 'FAIL').map((r) => r.part)).toEqual(['kafka']);
+    expect(out).toContain('1 check(s) failed (kafka)');
+    // Bounded: the connect deadline, not kafkajs' minute of retries.
+    expect(Date.now() - started).toBeLessThan(Number(TIMEOUT_MS) + 5_000);
+  });
+
+  it('names the missing RBAC verb and the function that needs it', async () => {
+    const { code, rows } = await doctor({ ...healthyEnv(), SPARKFN_K8S_TOKEN: NO_EVICTION_TOKEN });
+
+    expect(code).toBe(1);
+    const eviction = row(rows, 'kubernetes', 'can-i pods/eviction');
+    expect(eviction.result).toBe('FAIL');
+    expect(eviction.detail).toBe('missing create (cluster-wide), needed by spot-fallback; grant it in the ClusterRole (deploy/)');
+    expect(rows.filter((r) => r.result === 'FAIL').map((r) => r.check)).toEqual(['can-i pods/eviction']);
+    expect(row(rows, 'kubernetes', 'who am I').detail).toContain('system:serviceaccount:sparkfn:no-eviction');
+  });
+
+  it('asks in one namespace with --namespace, where a RoleBinding-style grant is enough', async () => {
+    const env = { ...healthyEnv(), SPARKFN_K8S_TOKEN: 'spark-ns-token' };
+    const inNamespace = await doctor(env, ['--namespace', 'spark']);
+    const clusterWide = await doctor(env);
+
+    expect(inNamespace.code).toBe(0);
+    expect(row(inNamespace.rows, 'kubernetes', 'can-i pods').detail).toContain('(in namespace spark)');
+    expect(clusterWide.code).toBe(1);
+    expect(clusterWide.rows.filter((r) => r.result === 'FAIL').map((r) => r.check).sort()).toEqual([...canIChecks].sort());
+  });
+
+  it('names a bad configuration variable and exits 2 without reaching anything', async () => {
+    apiserver.resetCalls();
+    const { code, err, rows } = await doctor({ ...healthyEnv(), SPARKFN_JANITOR_TTL: 'soon' });
+
+    expect(code).toBe(2);
+    const bad = row(rows, 'config', 'SPARKFN_JANITOR_TTL');
+    expect(bad.result).toBe('FAIL');
+    expect(bad.detail).toContain('SPARKFN_JANITOR_TTL must be a duration such as 30m');
+    expect(rows.filter((r) => r.part !== 'config').every((r) => r.result === 'skipped')).toBe(true);
+    expect(err).toContain('SPARKFN_JANITOR_TTL');
+    expect(apiserver.calls).toHaveLength(0);
+  });
+
+  it('fails the cluster on a token the apiserver rejects', async () => {
+    const { code, rows } = await doctor({ ...healthyEnv(), SPARKFN_K8S_TOKEN: 'nobody-knows-this-token' });
+
+    expect(code).toBe(1);
+    const who = row(rows, 'kubernetes', 'who am I');
+    expect(who.result).toBe('FAIL');
+    expect(who.detail).toContain('HTTP 401');
+    expect(who.detail).toContain('the token was rejected');
+  });
+
+  it('fails the cluster when the apiserver is not there', async () => {
+    const port = await closedPort();
+    const { code, rows } = await doctor({ ...healthyEnv(), SPARKFN_K8S_URL: `http://127.0.0.1:${port}` });
+
+    expect(code).toBe(1);
+    const who = row(rows, 'kubernetes', 'who am I');
+    expect(who.result).toBe('FAIL');
+    expect(who.detail).toContain('ECONNREFUSED');
+    expect(who.detail).toContain('check SPARKFN_K8S_URL');
+  });
+
+  it('falls back when the apiserver does not serve SelfSubjectReview (before 1.28) and still checks access', async () => {
+    const old = await startTestApiserver({ selfSubjectReview: false });
+    try {
+      const { code, rows } = await doctor({ ...healthyEnv(), SPARKFN_K8S_URL: old.url, SPARKFN_K8S_TOKEN: old.token });
+      expect(code).toBe(0);
+      const who = row(rows, 'kubernetes', 'who am I');
+      expect(who.result).toBe('ok');
+      expect(who.detail).toContain('does not serve SelfSubjectReview');
+      expect(old.countCalls({ resource: 'selfsubjectreviews' })).toBe(2);
+      for (const check of canIChecks) expect(row(rows, 'kubernetes', check).result).toBe('ok');
+    } finally {
+      await old.stop();
+    }
+  });
+
+  it.each([
+    ['only the id is set', { ALIBABA_CLOUD_ACCESS_KEY_SECRET: undefined }, [], 'ALIBABA_CLOUD_ACCESS_KEY_ID is set but ALIBABA_CLOUD_ACCESS_KEY_SECRET is not'],
+    ['neither is set with --deploy', { ALIBABA_CLOUD_ACCESS_KEY_ID: undefined, ALIBABA_CLOUD_ACCESS_KEY_SECRET: undefined }, ['--deploy'], '`sparkfn deploy fc` needs'],
+  ])('fails FC credentials when %s', async (_name, change, args, message) => {
+    const { code, rows, out } = await doctor({ ...healthyEnv(), ...change }, args);
+
+    expect(code).toBe(1);
+    const fc = row(rows, 'fc', 'credentials');
+    expect(fc.result).toBe('FAIL');
+    expect(fc.detail).toContain(message);
+    expect(out).not.toContain('LTAI5tDoctorTestId');
+  });
+});
