@@ -1,4 +1,3 @@
-import { uncompressSync } from 'lz4-napi';
 import { ByteQueue } from './byte-queue.js';
 import { CorruptEventLogError } from './corrupt-event-log.js';
 import { xxhash32 } from './xxhash32.js';
@@ -28,6 +27,8 @@ export function lz4BlockChecksum(data: Uint8Array): number {
  * gets that prefix and goes to the native decoder.
  */
 export async function* decodeLz4Block(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  // A native addon: loaded on the first lz4 event log, not on every cold start.
+  const { uncompressSync } = await import('lz4-napi');
   const queue = new ByteQueue();
   let blocks = 0;
   let sawEnd = false;

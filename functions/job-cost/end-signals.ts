@@ -1,5 +1,5 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInputError } from '../../shared/errors.js';
 import type { HttpInput } from '../../shared/platform/trigger.js';
 import type { LedgerPod, PendingFacts } from './ledger.js';

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, errorMessage } from '../../shared/errors.js';
 
 const positive = (what: string) => z.number({ message: `${what} must be a number` }).positive({ message: `${what} must be > 0` });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidInputError } from '../../shared/errors.js';
 import { assertKeySegment } from '../../shared/ids.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { errorMessage, InvalidInputError } from '../../shared/errors.js';
 import type { HttpInput, HttpResult } from '../../shared/platform/trigger.js';
 import { totalReclaims } from './app-state.js';

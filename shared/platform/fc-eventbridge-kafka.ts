@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { KafkaRecord } from './trigger.js';
 import { byteArray, isBase64 } from './bytes.js';
 import { isRecord } from './payload.js';

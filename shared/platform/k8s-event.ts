@@ -1,5 +1,5 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isRecord } from './payload.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { isBase64 } from './bytes.js';
 import { k8sEventSchema } from './k8s-event.js';
 import { isRecord } from './payload.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { KafkaBatchInput, KafkaRecord } from './trigger.js';
 import { base64Bytes, byteArray } from './bytes.js';
 import { isRecord } from './payload.js';

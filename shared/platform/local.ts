@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { HttpInput, K8sEventsInput, K8sObjectsInput, KafkaBatchInput, KafkaRecord, ScheduleInput, TriggerKind } from './trigger.js';
 import { localBytes } from './bytes.js';
 import { dedupeEvents } from './dedupe-events.js';

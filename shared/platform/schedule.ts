@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ScheduleInput } from './trigger.js';
 import { isRecord } from './payload.js';
 

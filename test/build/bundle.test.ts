@@ -1,0 +1,134 @@
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundleFunction, discoverFunctions, MAX_BUNDLE_BYTES, OPTIONAL_EXTERNALS, type BundleResult } from '../../shared/build/bundle.js';
+import { runProbe } from '../../shared/build/run-probe.js';
+import { SAMPLES, sampleFile } from '../../shared/build/samples.js';
+
+const root = join(import.meta.dirname, '..', '..');
+// These bundles go to the repo's own (git-ignored) dist/, where `npm run build` writes them.
+const built: BundleResult[] = [];
+const stores: string[] = [];
+
+function freshStore(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sparkfn-bundle-'));
+  stores.push(dir);
+  return dir;
+}
+
+/** A copy of the bundle directory outside the repo, so nothing can resolve from its node_modules. */
+function deployed(b: BundleResult): string {
+  const dir = freshStore();
+  cpSync(b.dir, dir, { recursive: true });
+  return join(dir, basename(b.file));
+}
+
+function walk(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+}
+
+describe('npm run build', () => {
+  beforeAll(async () => {
+    // The smallest function on both platforms, and the largest (Kubernetes client and S3 SDK).
+    for (const [name, target] of [
+      ['log-archiver', 'lambda'],
+      ['log-archiver', 'fc'],
+      ['job-cost', 'lambda'],
+      ['quota-retry', 'lambda'],
+    ] as const) {
+      built.push(await bundleFunction(name, target));
+    }
+  });
+
+  afterAll(() => {
+    for (const dir of stores) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('finds every function folder with a Lambda entry point', () => {
+    expect(discoverFunctions()).toEqual(['janitor', 'job-cost', 'log-archiver', 'log-viewer', 'quota-retry', 'spot-fallback']);
+    expect(Object.keys(SAMPLES).sort()).toEqual(discoverFunctions());
+  });
+
+  it('writes each bundle, with its source map, under dist/<target>/<name>/, within 2 MB', () => {
+    for (const b of built) {
+      expect(b.dir).toBe(join(root, 'dist', b.target, b.name));
+      expect(existsSync(`${b.file}.map`)).toBe(true);
+      expect(readFileSync(b.file, 'utf8')).toMatch(/\/\/# sourceMappingURL=index\.m?js\.map\s*$/);
+      expect(b.bytes).toBeGreaterThan(100_000);
+      expect(b.bytes, `${b.target}/${b.name}`).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
+    }
+  });
+
+  it('leaves only Node built-ins, the copied native package and declared optional requires to the runtime', () => {
+    for (const b of built) {
+      const outside = b.externals.filter((path) => !path.startsWith('node:') && !builtinModules.includes(path) && !b.native.includes(path) && !(path in OPTIONAL_EXTERNALS));
+      expect(b.externals.length, `${b.target}/${b.name}`).toBeGreaterThan(0);
+      expect(outside, `${b.target}/${b.name}`).toEqual([]);
+      // No absolute path of this checkout (events/, README) is baked into the code.
+      expect(readFileSync(b.file, 'utf8')).not.toContain(root);
+    }
+  });
+
+  it('copies lz4-napi and its linux-x64 binary next to the bundle that decodes lz4 event logs, and only there', () => {
+    const jobCost = built.find((b) => b.name === 'job-cost')!;
+    expect(jobCost.native).toEqual(['lz4-napi']);
+    expect(walk(join(jobCost.dir, 'node_modules')).some((f) => f.endsWith('lz4-napi.linux-x64-gnu.node'))).toBe(true);
+    expect(built.find((b) => b.name === 'log-archiver')!.native).toEqual([]);
+    expect(existsSync(join(built.find((b) => b.name === 'log-archiver')!.dir, 'node_modules'))).toBe(false);
+  });
+
+  it('marks the FC bundle CommonJS, so `index.handler` is exports.handler', () => {
+    const fc = built.find((b) => b.target === 'fc')!;
+    expect(JSON.parse(readFileSync(join(fc.dir, 'package.json'), 'utf8'))).toEqual({ type: 'commonjs' });
+  });
+
+  it('archives a Lambda self-managed Kafka batch end to end from the log-archiver bundle in a fresh process', () => {
+    const bundle = built.find((b) => b.name === 'log-archiver' && b.target === 'lambda')!;
+    const store = freshStore();
+    const probe = runProbe({ bundle: deployed(bundle), target: 'lambda', event: sampleFile(SAMPLES['log-archiver']!.lambda), env: { SPARKFN_STORE: `file://${store}` } });
+
+    expect(probe.handlerType).toBe('function');
+    expect(probe.error).toBeUndefined();
+    expect(probe.result).toMatchObject({ kind: 'archive', records: 3, archived: 3, deadLettered: 0 });
+    const chunks = walk(join(store, 'logs'));
+    expect(chunks.map((f) => f.slice(store.length)).sort()).toEqual([
+      '/logs/spark-4f9c2e7a1b3d4c5e8f6a7b8c9d0e1f2a/1/stderr/spark-logs-0-00000000000000001283-00000000000000001284.log.gz',
+      '/logs/spark-4f9c2e7a1b3d4c5e8f6a7b8c9d0e1f2a/2/stdout/spark-logs-2-00000000000000000977-00000000000000000977.log.gz',
+    ]);
+    expect(gunzipSync(readFileSync(chunks[0]!)).toString('utf8').length).toBeGreaterThan(0);
+  });
+
+  it('archives the FC EventBridge Kafka delivery from the FC bundle, loaded with require() as FC does', () => {
+    const bundle = built.find((b) => b.name === 'log-archiver' && b.target === 'fc')!;
+    const store = freshStore();
+    const probe = runProbe({ bundle: deployed(bundle), target: 'fc', event: sampleFile(SAMPLES['log-archiver']!.fc), env: { SPARKFN_STORE: `file://${store}` } });
+
+    expect(probe.result).toMatchObject({ kind: 'archive', records: 3, archived: 3 });
+    expect(walk(join(store, 'logs'))).toHaveLength(2);
+  });
+
+  it.each([
+    ['job-cost', 'lambda', { ends: 0, unresolved: 1, failed: 0 }],
+    ['quota-retry', 'lambda', { trigger: 'drain', received: 0, admitted: 0, deadLettered: 0 }],
+  ] as const)('%s (%s): the bundle exports handler and handles its sample event', (name, target, expected) => {
+    const bundle = built.find((b) => b.name === name && b.target === target)!;
+    const sample = SAMPLES[name]![target];
+    const probe = runProbe({ bundle: deployed(bundle), target, event: sampleFile(sample), env: { SPARKFN_STORE: `file://${freshStore()}`, ...sample.env } });
+
+    expect(probe.handlerType).toBe('function');
+    expect(probe.error).toBeUndefined();
+    expect(probe.result).toMatchObject(expected);
+  });
+
+  it('fails the invocation, not the import, when the configuration is wrong', () => {
+    const bundle = built.find((b) => b.name === 'log-archiver' && b.target === 'lambda')!;
+    const probe = runProbe({ bundle: deployed(bundle), target: 'lambda', event: sampleFile(SAMPLES['log-archiver']!.lambda), env: { SPARKFN_STORE: 'ftp://nowhere' } });
+
+    expect(probe.handlerType).toBe('function');
+    expect(probe.error).toMatchObject({ name: 'ConfigError' });
+    expect(probe.error!.message).toContain('SPARKFN_STORE');
+  });
+});
