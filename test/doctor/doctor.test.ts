@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main, type Io } from '../../shared/cli/main.js';
@@ -9,6 +8,7 @@ import { startTestApiserver, type PolicyRule, type TestApiserver } from '../supp
 import { startMockKafka, type MockKafka } from '../support/kafka-mock.js';
 import { startS3rver, type S3rverHarness } from '../support/s3rver.js';
 import { produce, unique } from '../kafka/harness.js';
+import { closedPort } from '../support/closed-port.js';
 
 /** Short enough that the broker-down case fails fast, long enough for a healthy local part. */
 const TIMEOUT_MS = '3000';
@@ -28,14 +28,6 @@ function rulesFor(access: typeof REQUIRED_ACCESS, namespaces?: string[]): Policy
   return [...byResource.values()];
 }
 
-/** A port nothing listens on: bound by us, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 let s3: S3rverHarness;
 let kafka: MockKafka;
@@ -64,11 +56,7 @@ afterAll(async () => {
 /** Every part configured and working, as the harness offers it. */
 function healthyEnv(): NodeJS.ProcessEnv {
   return {
-    SPARKFN_STORE: `s3://${bucket}/doctor-test`,
-    SPARKFN_S3_ENDPOINT: s3.endpoint,
-    SPARKFN_S3_FORCE_PATH_STYLE: 'true',
-    SPARKFN_S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-    SPARKFN_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+    ...s3.storeEnv(bucket, 'doctor-test'),
     SPARKFN_KAFKA_BROKERS: kafka.brokers.join(','),
     SPARKFN_KAFKA_TOPICS: topic,
     SPARKFN_K8S_URL: apiserver.url,

@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { KafkaUnavailableError } from '../../shared/kafka/client.js';
 import { runKafkaConsumer } from '../../shared/kafka/consumer.js';
@@ -6,6 +5,7 @@ import { KafkaPublisher } from '../../shared/kafka/producer.js';
 import { silentLogger } from '../../shared/logger.js';
 import { startMockKafka, type MockKafka } from '../support/kafka-mock.js';
 import { BatchCollector, FAST_CONSUMER, unique } from './harness.js';
+import { closedPort } from '../support/closed-port.js';
 
 /** The deadline the failure cases give the first connection, and the slack allowed on top of it. */
 const CONNECT_TIMEOUT_MS = 2_000;
@@ -19,14 +19,6 @@ afterAll(async () => {
   await kafka?.stop();
 });
 
-/** A local port with nothing listening on it: connections are refused at once. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe.concurrent('KafkaPublisher', () => {
   it('publishes messages that a consumer then reads, keys, values and headers intact', async ({ expect }) => {

@@ -102,11 +102,7 @@ describe('log-archiver end to end: Kafka → sparkfn serve → s3rver → compac
     await produce(kafka.brokers, topic, sends[0]!.messages, sends[0]!.compression);
 
     const config = loadConfig({
-      SPARKFN_STORE: `s3://${bucket}/archive`,
-      SPARKFN_S3_ENDPOINT: s3.endpoint,
-      SPARKFN_S3_FORCE_PATH_STYLE: 'true',
-      SPARKFN_S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-      SPARKFN_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+      ...s3.storeEnv(bucket, 'archive'),
       SPARKFN_KAFKA_BROKERS: kafka.brokers.join(','),
       SPARKFN_KAFKA_TOPICS: topic,
       SPARKFN_KAFKA_GROUP: group,

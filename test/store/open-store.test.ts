@@ -37,11 +37,7 @@ describe('openStore', () => {
     const bucket = await s3.createBucket();
     const store = openStore(
       loadConfig({
-        SPARKFN_STORE: `s3://${bucket}/team/prod`,
-        SPARKFN_S3_ENDPOINT: s3.endpoint,
-        SPARKFN_S3_FORCE_PATH_STYLE: 'true',
-        SPARKFN_S3_ACCESS_KEY_ID: s3.credentials.accessKeyId,
-        SPARKFN_S3_SECRET_ACCESS_KEY: s3.credentials.secretAccessKey,
+        ...s3.storeEnv(bucket, 'team/prod'),
       }),
     );
     const root = new S3ObjectStore({ bucket, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });

@@ -50,6 +50,8 @@ export interface S3rverHarness {
   partCopy: PartCopyMode;
   /** Creates a bucket with a fresh name and returns the name. */
   createBucket(): Promise<string>;
+  /** The SPARKFN_STORE and SPARKFN_S3_* variables that point sparkfn at `bucket` (and `prefix`) here. */
+  storeEnv(bucket: string, prefix?: string): Record<string, string>;
   /**
    * Multipart uploads the server still holds for `bucket` (started, neither completed nor
    * aborted). Read from s3rver's directory: it answers 501 to ListMultipartUploads.
@@ -92,6 +94,15 @@ export async function startS3rver(options: { partCopy?: PartCopyMode } = {}): Pr
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     requests,
     partCopy: options.partCopy ?? 's3rver',
+    storeEnv(bucket, prefix) {
+      return {
+        SPARKFN_STORE: `s3://${bucket}${prefix ? `/${prefix}` : ''}`,
+        SPARKFN_S3_ENDPOINT: harness.endpoint,
+        SPARKFN_S3_FORCE_PATH_STYLE: 'true',
+        SPARKFN_S3_ACCESS_KEY_ID: harness.credentials.accessKeyId,
+        SPARKFN_S3_SECRET_ACCESS_KEY: harness.credentials.secretAccessKey,
+      };
+    },
     async createBucket() {
       const name = `bucket-${randomBytes(6).toString('hex')}`;
       // s3rver accepts unsigned requests, so plain fetch is enough here.
