@@ -1,3 +1,4 @@
+import { listEveryPage, type ListPage } from '../../shared/k8s/list-pages.js';
 import { classifyApiError } from '../../shared/k8s/classify-api-error.js';
 import { errorMessage } from '../../shared/errors.js';
 import { APP_LABEL, LIST_PATHS, ROLE_LABEL, sparkAppPath, SPARK_APP_RESOURCE } from './kinds.js';
@@ -49,28 +50,12 @@ export interface Inventory {
   problems: InventoryProblem[];
 }
 
-type Page = { metadata?: { continue?: string }; items?: KubeItem[] };
-
 async function listAll(calls: KubeCalls, resource: string, path: string, labelSelector?: string): Promise<KubeItem[]> {
-  const items: KubeItem[] = [];
-  let token: string | undefined;
-  for (let restarts = 0, pages = 0; ; pages++) {
-    let page: Page;
-    try {
-      page = await calls.request<Page>({ verb: 'list', resource }, { path, query: { labelSelector, limit: PAGE_SIZE, continue: token } });
-    } catch (err) {
-      if (token && classifyApiError(err).class === 'gone' && restarts < MAX_LIST_RESTARTS) {
-        restarts++;
-        items.length = 0;
-        token = undefined;
-        continue;
-      }
-      throw err;
-    }
-    items.push(...(page.items ?? []));
-    token = page.metadata?.continue || undefined;
-    if (!token) return items;
-  }
+  const { items } = await listEveryPage<KubeItem>(
+    (token) => calls.request<ListPage<KubeItem>>({ verb: 'list', resource }, { path, query: { labelSelector, limit: PAGE_SIZE, continue: token } }),
+    MAX_LIST_RESTARTS,
+  );
+  return items;
 }
 
 /**

@@ -12,6 +12,7 @@
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { classifyApiError, type ClassifiedApiError } from './classify-api-error.js';
 import { requestJson } from './raw-request.js';
+import { listEveryPage, type ListPage } from './list-pages.js';
 
 /** The part of an object the watch needs. */
 export interface KubeObjectLike {
@@ -257,35 +258,17 @@ class Reflector<T extends KubeObjectLike> {
 
   private async relist(): Promise<void> {
     const { kubeConfig, path, labelSelector, fieldSelector } = this.options;
-    const items: T[] = [];
-    let listResourceVersion = '';
-    let continueToken: string | undefined;
-    for (let restarts = 0; ; ) {
-      type Page = { apiVersion?: string; kind?: string; metadata?: { resourceVersion?: string; continue?: string }; items?: T[] };
-      let page: Page;
-      try {
-        page = await requestJson<Page>(kubeConfig, {
+    // Lists of built-in types leave kind/apiVersion out of items; watch events carry them.
+    const { items, resourceVersion: listResourceVersion } = await listEveryPage<T>(
+      (continueToken) =>
+        requestJson<ListPage<T>>(kubeConfig, {
           path,
           query: { labelSelector, fieldSelector, limit: this.options.pageSize ?? DEFAULT_PAGE_SIZE, continue: continueToken },
           signal: this.signal,
-        });
-      } catch (err) {
-        // A continue token that outlived compaction: the pages so far are not one snapshot any more.
-        if (continueToken && classifyApiError(err).class === 'gone' && restarts < MAX_LIST_RESTARTS) {
-          restarts++;
-          items.length = 0;
-          continueToken = undefined;
-          continue;
-        }
-        throw err;
-      }
-      // Lists of built-in types leave kind/apiVersion out of items; watch events carry them.
-      const itemKind = page.kind?.replace(/List$/, '');
-      for (const item of page.items ?? []) items.push({ apiVersion: page.apiVersion, kind: itemKind, ...item });
-      listResourceVersion = page.metadata?.resourceVersion ?? '';
-      continueToken = page.metadata?.continue || undefined;
-      if (!continueToken) break;
-    }
+        }),
+      MAX_LIST_RESTARTS,
+      (item, page) => ({ apiVersion: page.apiVersion, kind: page.kind?.replace(/List$/, ''), ...item }),
+    );
     this.stats.lists++;
     const origin = this.listedOnce ? 'relist' : 'initial-list';
     const present = new Set<string>();
