@@ -23,6 +23,7 @@ export interface TestUser {
 /** What an authorizer is asked about one request. */
 export interface AuthorizationAttributes {
   verb: ApiVerb;
+  /** `''` for the core group. */
   group: string;
   resource: string;
   subresource?: string;

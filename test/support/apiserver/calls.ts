@@ -1,14 +1,7 @@
-import type { ApiVerb } from './routing.js';
+import type { AuthorizationAttributes } from './auth.js';
 
-/** One API request as the server saw it, in RBAC terms (verb, API group, resource, subresource). */
-export interface ApiCall {
-  verb: ApiVerb;
-  /** `''` for the core group. */
-  group: string;
-  resource: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
+/** One API request as the server saw it, in RBAC terms: what the authorizer was asked, who asked, and the answer. */
+export interface ApiCall extends AuthorizationAttributes {
   /** The authenticated user, undefined when authentication failed. */
   user?: string;
   /** HTTP status answered (200 for a watch that started streaming). */
