@@ -145,8 +145,9 @@ export async function archiveBatch(input: KafkaBatchInput, deps: Deps, settings:
  */
 function checkBatch(records: readonly KafkaRecord[]): void {
   const topics = new Set<string>();
+  let topic: string | undefined;
   for (const record of records) {
-    if (!topics.has(record.topic)) {
+    if (record.topic !== topic && !topics.has(record.topic)) {
       topics.add(record.topic);
       const problem = keySegmentProblem(record.topic);
       if (problem) {
@@ -156,6 +157,7 @@ function checkBatch(records: readonly KafkaRecord[]): void {
         );
       }
     }
+    topic = record.topic;
     const problem = offsetProblem(record.offset);
     if (problem) throw new InvalidInputError(`The offset ${JSON.stringify(record.offset.slice(0, 40))} of a record in ${record.topic}-${record.partition} ${problem}.`, 'invalid-offset');
   }

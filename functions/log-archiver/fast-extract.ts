@@ -1,20 +1,30 @@
 import { isUtf8 } from 'node:buffer';
+import { eventTime, eventTimeOfAscii } from './event-time.js';
 import { type ExtractResult, type FilebeatEvent, ID_FIELD_NAMES, type IdFields, SPARK_LABEL_NAMES, extractByParse } from './filebeat-event.js';
+
+/** What extractFilebeat found out about the bytes of a value on the way (for parseRecord). */
+export interface ValueFacts {
+  /** Every byte of the value is ASCII, so it is valid UTF-8; false also when this is not known. */
+  ascii: boolean;
+}
 
 /**
  * Reads a Filebeat event the fast way when it can, by `JSON.parse` when it cannot: the result is
- * always exactly `extractByParse(value)`.
+ * always exactly `extractByParse(value)`. `facts`, when given, is filled in.
  * @example extractFilebeat(Buffer.from('{"message":"26/01/15 08:21:04 INFO Executor: Running task 3.0"}'))
  */
-export function extractFilebeat(value: Buffer): ExtractResult {
-  return extractFast(value) ?? extractByParse(value);
+export function extractFilebeat(value: Buffer, facts?: ValueFacts): ExtractResult {
+  const fast = extractFast(value);
+  if (facts) facts.ascii = fast !== undefined && SCANNER.allAscii;
+  return fast ?? extractByParse(value);
 }
 
 /**
  * The fields of a Filebeat event read straight from the bytes, without building the event
  * object: one pass that validates the JSON grammar as it goes, descends only into `fields`,
  * `kubernetes`, `log`, and decodes only the strings it needs. `message` usually comes back as a
- * view into `value` (no copy, no decoding).
+ * view into `value` (no copy, no decoding); `@timestamp` is read from its bytes; ids and names,
+ * which repeat on every record of a pod, come from a small cache of texts already decoded.
  *
  * Returns undefined whenever it is not certain to match `JSON.parse`: invalid or unusual JSON
  * (a top level that is not an object, a key with an escape, an id written as a number, a
@@ -22,7 +32,7 @@ export function extractFilebeat(value: Buffer): ExtractResult {
  * Strings with escapes are decoded by `JSON.parse` of just that string literal.
  */
 export function extractFast(value: Buffer): ExtractResult | undefined {
-  const scanner = new Scanner(value);
+  const scanner = SCANNER.reset(value);
   const event: FilebeatEvent = { message: undefined, messageType: 'missing', fields: {}, root: {}, labels: {} };
   scanner.ws();
   if (scanner.peek() !== LBRACE) return undefined;
@@ -60,104 +70,130 @@ const TRUE = Buffer.from('true');
 const FALSE = Buffer.from('false');
 const NULL = Buffer.from('null');
 
-/** What to do with the value of one key we care about; false means "not sure, let JSON.parse decide". */
-type Handler = (s: Scanner, event: FilebeatEvent) => boolean;
+/**
+ * What to do with the value of a key we care about: read a string into a field (`STRING`), an
+ * id into a field (`ID`: a number id is left to JSON.parse), the message, the time, or descend
+ * into an object (`OBJECT`). One switch rather than a closure per key keeps the call sites
+ * monomorphic, which V8 inlines.
+ */
+const STRING = 0;
+const ID = 1;
+const OBJECT = 2;
+const MESSAGE = 3;
+const TIME = 4;
+
+/** Where a string or id goes. */
+type Target = (event: FilebeatEvent, text: string) => void;
 
 interface Level {
   keys: Buffer[];
-  handlers: Handler[];
+  actions: number[];
+  targets: (Target | undefined)[];
+  inner: (Level | undefined)[];
 }
 
-function level(entries: Record<string, Handler>): Level {
-  return { keys: Object.keys(entries).map((k) => Buffer.from(k)), handlers: Object.values(entries) };
+type Spec = Record<string, { action: typeof STRING | typeof ID; target: Target } | { action: typeof OBJECT; inner: Level } | { action: typeof MESSAGE | typeof TIME }>;
+
+function level(spec: Spec): Level {
+  const entries = Object.entries(spec);
+  return {
+    keys: entries.map(([k]) => Buffer.from(k)),
+    actions: entries.map(([, v]) => v.action),
+    targets: entries.map(([, v]) => ('target' in v ? v.target : undefined)),
+    inner: entries.map(([, v]) => ('inner' in v ? v.inner : undefined)),
+  };
 }
 
-const idInto =
-  (pick: (event: FilebeatEvent) => IdFields, field: keyof IdFields): Handler =>
-  (s, event) => {
-    const c = s.peek();
-    if (c === QUOTE) {
-      const text = s.string();
-      if (text === undefined) return false;
-      pick(event)[field] = text;
-      return true;
-    }
-    // A number id is turned into text by JSON.parse + String(); leave that spelling to them.
-    if (c === MINUS || (c >= ZERO && c <= NINE)) return false;
-    return s.skip();
-  };
-
-const stringInto =
-  (set: (event: FilebeatEvent, text: string) => void): Handler =>
-  (s, event) => {
-    if (s.peek() !== QUOTE) return s.skip();
-    const text = s.string();
-    if (text === undefined) return false;
-    set(event, text);
-    return true;
-  };
-
-const objectOf =
-  (inner: Level): Handler =>
-  (s, event) =>
-    s.peek() === LBRACE ? s.object(inner, event) : s.skip();
+const str = (target: Target) => ({ action: STRING, target }) as const;
+const id = (target: Target) => ({ action: ID, target }) as const;
+const obj = (inner: Level) => ({ action: OBJECT, inner }) as const;
 
 const idLevel = (pick: (event: FilebeatEvent) => IdFields): Level =>
   level({
-    [ID_FIELD_NAMES.appId]: idInto(pick, 'appId'),
-    [ID_FIELD_NAMES.executorId]: idInto(pick, 'executorId'),
-    [ID_FIELD_NAMES.appType]: idInto(pick, 'appType'),
+    [ID_FIELD_NAMES.appId]: id((e, t) => (pick(e).appId = t)),
+    [ID_FIELD_NAMES.executorId]: id((e, t) => (pick(e).executorId = t)),
+    [ID_FIELD_NAMES.appType]: id((e, t) => (pick(e).appType = t)),
   });
 
-const KUBERNETES = level({
-  namespace: stringInto((e, t) => (e.namespace = t)),
-  pod: objectOf(level({ name: stringInto((e, t) => (e.podName = t)) })),
-  labels: objectOf(
+const ROOT: Level = level({
+  message: { action: MESSAGE },
+  '@timestamp': { action: TIME },
+  stream: str((e, t) => (e.stream = t)),
+  fields: obj(idLevel((e) => e.fields)),
+  [ID_FIELD_NAMES.appId]: id((e, t) => (e.root.appId = t)),
+  [ID_FIELD_NAMES.executorId]: id((e, t) => (e.root.executorId = t)),
+  [ID_FIELD_NAMES.appType]: id((e, t) => (e.root.appType = t)),
+  kubernetes: obj(
     level({
-      [SPARK_LABEL_NAMES.appSelector]: stringInto((e, t) => (e.labels.appSelector = t)),
-      [SPARK_LABEL_NAMES.execId]: stringInto((e, t) => (e.labels.execId = t)),
-      [SPARK_LABEL_NAMES.role]: stringInto((e, t) => (e.labels.role = t)),
-      [SPARK_LABEL_NAMES.appName]: stringInto((e, t) => (e.labels.appName = t)),
+      namespace: str((e, t) => (e.namespace = t)),
+      pod: obj(level({ name: str((e, t) => (e.podName = t)) })),
+      labels: obj(
+        level({
+          [SPARK_LABEL_NAMES.appSelector]: str((e, t) => (e.labels.appSelector = t)),
+          [SPARK_LABEL_NAMES.execId]: str((e, t) => (e.labels.execId = t)),
+          [SPARK_LABEL_NAMES.role]: str((e, t) => (e.labels.role = t)),
+          [SPARK_LABEL_NAMES.appName]: str((e, t) => (e.labels.appName = t)),
+        }),
+      ),
     }),
   ),
+  log: obj(level({ file: obj(level({ path: str((e, t) => (e.logFilePath = t)) })) })),
 });
 
-const ROOT: Level = level({
-  message: (s, event) => {
-    if (s.peek() !== QUOTE) {
-      event.messageType = 'other';
-      return s.skip();
+/** Short strings worth remembering the text of: ids, names, paths. */
+const INTERN_MAX_BYTES = 256;
+/** Texts remembered at most: far more than the writers one batch holds; the cache starts over past it. */
+const INTERN_MAX_ENTRIES = 4096;
+
+/**
+ * Texts of ASCII strings already decoded, by a hash of their bytes (a colliding string replaces
+ * the entry). Decoding is a native call per string; the few ids and names of a batch's pods
+ * repeat on every record, and the same text object lets the maps they are grouped by reuse its hash.
+ */
+class TextCache {
+  private readonly entries = new Map<number, { bytes: Uint8Array; text: string }>();
+
+  text(b: Buffer, start: number, end: number): string {
+    const length = end - start;
+    // Hashed on the length and the last bytes, where ids and pod names differ; the bytes are compared in full.
+    let h = 0x811c9dc5 ^ length;
+    for (let i = Math.max(start, end - 16); i < end; i++) h = Math.imul(h ^ (b[i] as number), 0x01000193);
+    const hit = this.entries.get(h);
+    if (hit !== undefined && hit.bytes.length === length) {
+      const bytes = hit.bytes;
+      let i = 0;
+      while (i < length && bytes[i] === b[start + i]) i++;
+      if (i === length) return hit.text;
     }
-    const bytes = s.stringBytes();
-    if (bytes === undefined) return false;
-    event.message = bytes;
-    event.messageType = 'string';
-    return true;
-  },
-  '@timestamp': stringInto((e, t) => (e.timestamp = t)),
-  stream: stringInto((e, t) => (e.stream = t)),
-  fields: objectOf(idLevel((e) => e.fields)),
-  [ID_FIELD_NAMES.appId]: idInto((e) => e.root, 'appId'),
-  [ID_FIELD_NAMES.executorId]: idInto((e) => e.root, 'executorId'),
-  [ID_FIELD_NAMES.appType]: idInto((e) => e.root, 'appType'),
-  kubernetes: objectOf(KUBERNETES),
-  log: objectOf(level({ file: objectOf(level({ path: stringInto((e, t) => (e.logFilePath = t)) })) })),
-});
+    const text = b.toString('latin1', start, end);
+    if (this.entries.size >= INTERN_MAX_ENTRIES) this.entries.clear();
+    this.entries.set(h, { bytes: b.slice(start, end), text });
+    return text;
+  }
+}
 
 class Scanner {
+  private b: Buffer = Buffer.alloc(0);
   private p = 0;
-  private readonly n: number;
+  private n = 0;
   private utf8: boolean | undefined;
-  /** The whole value as Latin-1 text, made on the first ASCII string read: slicing it is far cheaper than decoding each string. */
-  private latin1: string | undefined;
+  /** No byte seen so far is above 0x7f (every byte of a value is seen once it is read to the end). */
+  allAscii = true;
   /** Content range of the last string scanned by stringRange, and what it holds. */
   private start = 0;
   private end = 0;
   private escaped = false;
   private ascii = true;
+  private readonly texts = new TextCache();
 
-  constructor(private readonly b: Buffer) {
+  /** Starts on a new value: one scanner serves every call (the extractor is synchronous and not re-entered). */
+  reset(b: Buffer): this {
+    this.b = b;
+    this.p = 0;
     this.n = b.length;
+    this.utf8 = undefined;
+    this.allAscii = true;
+    return this;
   }
 
   peek(): number {
@@ -200,7 +236,7 @@ class Scanner {
         // JSON.parse keeps the last of repeated keys; rather than mirror that, let it decide.
         if (seen & (1 << which)) return false;
         seen |= 1 << which;
-        if (!(spec.handlers[which] as Handler)(this, event)) return false;
+        if (!this.value(spec, which, event)) return false;
       } else if (!this.skip()) {
         return false;
       }
@@ -211,6 +247,36 @@ class Scanner {
       if (c !== COMMA) return false;
       this.ws();
     }
+  }
+
+  /** The value of the `which`th key of `spec` at the cursor, done as its action says; false means "not sure, let JSON.parse decide". */
+  private value(spec: Level, which: number, event: FilebeatEvent): boolean {
+    const action = spec.actions[which];
+    const c = this.peek();
+    if (action === OBJECT) return c === LBRACE ? this.object(spec.inner[which] as Level, event) : this.skip();
+    if (c !== QUOTE) {
+      if (action === MESSAGE) event.messageType = 'other';
+      // A number id is turned into text by JSON.parse + String(); leave that spelling to them.
+      else if (action === ID && (c === MINUS || (c >= ZERO && c <= NINE))) return false;
+      return this.skip();
+    }
+    if (action === MESSAGE) {
+      const bytes = this.stringBytes();
+      if (bytes === undefined) return false;
+      event.message = bytes;
+      event.messageType = 'string';
+      return true;
+    }
+    if (action === TIME) {
+      const time = this.time();
+      if (time === undefined) return false;
+      event.time = time;
+      return true;
+    }
+    const text = this.string();
+    if (text === undefined) return false;
+    (spec.targets[which] as Target)(event, text);
+    return true;
   }
 
   /** The index of the key at the cursor in `keys`, -1 for another key, -2 when unsure (an escape). */
@@ -239,8 +305,15 @@ class Scanner {
     const { start, end } = this;
     if (this.escaped) return JSON.parse(this.b.toString('utf8', start - 1, end + 1)) as string;
     // ASCII bytes are the same text in Latin-1 and UTF-8.
-    if (this.ascii) return (this.latin1 ??= this.b.toString('latin1')).slice(start, end);
+    if (this.ascii) return end - start <= INTERN_MAX_BYTES ? this.texts.text(this.b, start, end) : this.b.toString('latin1', start, end);
     return this.b.toString('utf8', start, end);
+  }
+
+  /** The string at the cursor read as an event time (see eventTime), or undefined when the literal is not valid JSON. */
+  time(): number | undefined {
+    if (!this.stringRange()) return undefined;
+    if (!this.escaped && this.ascii) return eventTimeOfAscii(this.b, this.start, this.end);
+    return eventTime(this.escaped ? (JSON.parse(this.b.toString('utf8', this.start - 1, this.end + 1)) as string) : this.b.toString('utf8', this.start, this.end));
   }
 
   /** The string at the cursor as UTF-8 bytes: a view into the value when nothing needs decoding. */
@@ -272,6 +345,7 @@ class Scanner {
       if (p >= n) return false;
       if (k === 2) {
         ascii = false;
+        this.allAscii = false;
         p++;
         continue;
       }
@@ -412,3 +486,5 @@ function isDigit(c: number): boolean {
 function isHex(c: number): boolean {
   return (c >= ZERO && c <= NINE) || (c >= 0x41 && c <= 0x46) || (c >= 0x61 && c <= 0x66);
 }
+
+const SCANNER = new Scanner();

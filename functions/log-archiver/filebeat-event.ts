@@ -1,3 +1,5 @@
+import { eventTime } from './event-time.js';
+
 /**
  * The parts of a Filebeat event (https://www.elastic.co/guide/en/beats/filebeat/current/exported-fields.html)
  * that log-archiver uses, read out of a Kafka record value. Everything else in the event
@@ -8,8 +10,8 @@ export interface FilebeatEvent {
   message: Buffer | undefined;
   /** Whether `message` was a string, absent, or something else (a number, an object, null). */
   messageType: 'string' | 'missing' | 'other';
-  /** `@timestamp`. */
-  timestamp?: string;
+  /** `@timestamp` read by eventTime (ms since the epoch, NaN when it is not a time), when it is a string. */
+  time?: number;
   /** `stream`: stdout or stderr for the container input. */
   stream?: string;
   /** `log.file.path`. */
@@ -90,7 +92,8 @@ export function eventFromObject(o: Record<string, unknown>): FilebeatEvent {
       appName: text(labels[SPARK_LABEL_NAMES.appName]),
     }),
   };
-  setIf(event, 'timestamp', text(o['@timestamp']));
+  const timestamp = text(o['@timestamp']);
+  if (timestamp !== undefined) event.time = eventTime(timestamp);
   setIf(event, 'stream', text(o.stream));
   setIf(event, 'logFilePath', text(file.path));
   setIf(event, 'namespace', text(kubernetes.namespace));

@@ -70,9 +70,9 @@ function withType(identity: Identity, appType: string | undefined): Identity {
  * @example streamOf(undefined, { stream: 'stderr' }) // 'stderr'
  */
 export function streamOf(keyStream: string | undefined, event: Pick<FilebeatEvent, 'stream' | 'logFilePath'> | undefined): LogStream {
-  for (const candidate of [keyStream, event?.stream]) {
-    if (candidate === 'stdout' || candidate === 'stderr') return candidate;
-  }
+  if (keyStream === 'stdout' || keyStream === 'stderr') return keyStream;
+  const stream = event?.stream;
+  if (stream === 'stdout' || stream === 'stderr') return stream;
   const path = event?.logFilePath;
   if (path) {
     const name = path.slice(path.lastIndexOf('/') + 1);

@@ -2,8 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import { keySegmentProblem } from '../../shared/ids.js';
 import type { KafkaRecord } from '../../shared/platform/trigger.js';
 import { MAX_CHUNK_KEY_BYTES, chunkKey } from './chunk-key.js';
-import { eventTime } from './event-time.js';
-import { extractFilebeat } from './fast-extract.js';
+import { type ValueFacts, extractFilebeat } from './fast-extract.js';
 import type { FilebeatEvent } from './filebeat-event.js';
 import { type LogStream, resolveIdentity, streamOf } from './identity.js';
 import { matchKeyTemplate } from './key-template.js';
@@ -68,7 +67,7 @@ export function parseRecord(record: KafkaRecord, settings: ArchiverSettings, cac
   const key = settings.identityOrder.includes('key') ? matchKeyTemplate(settings.keyTemplate, record.key) : undefined;
   const keyIdentity = key ? resolveIdentity(key, undefined, ['key']) : undefined;
   // Only an object can be a Filebeat event; skip the parse for a plain line whose key says whose it is.
-  const extracted = keyIdentity && firstNonSpace(value) !== 0x7b ? undefined : extractFilebeat(value);
+  const extracted = keyIdentity && firstNonSpace(value) !== 0x7b ? undefined : extractFilebeat(value, FACTS);
 
   let event: FilebeatEvent | undefined;
   let line: Buffer;
@@ -78,7 +77,7 @@ export function parseRecord(record: KafkaRecord, settings: ArchiverSettings, cac
     if (event.messageType === 'missing') return rejected('message-missing', 'The Filebeat event has no message field.');
     if (event.messageType === 'other') return rejected('message-not-string', 'The Filebeat event has a message that is not a string.');
     line = event.message as Buffer;
-    invalidUtf8 = !isUtf8(value);
+    invalidUtf8 = !FACTS.ascii && !isUtf8(value);
   } else if (keyIdentity) {
     invalidUtf8 = !isUtf8(value);
     line = plainLine(invalidUtf8 ? Buffer.from(value.toString('utf8'), 'utf8') : value);
@@ -102,7 +101,7 @@ export function parseRecord(record: KafkaRecord, settings: ArchiverSettings, cac
     line = truncateLine(line, settings.maxLineBytes);
   }
 
-  const parsedTime = event?.timestamp !== undefined ? eventTime(event.timestamp) : NaN;
+  const parsedTime = event?.time ?? NaN;
   const entry: LogEntry = {
     appId: identity.appId,
     executorId: identity.executorId,
@@ -119,6 +118,9 @@ export function parseRecord(record: KafkaRecord, settings: ArchiverSettings, cac
   if (event?.labels.appName) entry.appName = event.labels.appName;
   return tooLong ? { kind: 'entry', entry, invalidUtf8, tooLong } : { kind: 'entry', entry, invalidUtf8 };
 }
+
+/** Filled in by each extractFilebeat call (parseRecord is synchronous). */
+const FACTS: ValueFacts = { ascii: false };
 
 /** What parseRecord remembers of id checks within a batch: topic → app id → executor id → identity source → problem. */
 export type PlaceChecks = Map<string, Map<string, Map<string, Map<string, string | undefined>>>>;
@@ -190,6 +192,13 @@ function plainLine(value: Buffer): Buffer {
  * in one partition (285 years at a million a second) do not happen; adapters hand over digits.
  */
 export function offsetProblem(offset: string): string | undefined {
-  if (!/^\d{1,16}$/.test(offset) || !Number.isSafeInteger(Number(offset))) return `is not a whole number below 2^53`;
+  // A loop rather than /^\d{1,16}$/: this runs for every record of every batch.
+  const n = offset.length;
+  let digits = n >= 1 && n <= 16;
+  for (let i = 0; digits && i < n; i++) {
+    const c = offset.charCodeAt(i);
+    digits = c >= 0x30 && c <= 0x39;
+  }
+  if (!digits || !Number.isSafeInteger(Number(offset))) return `is not a whole number below 2^53`;
   return undefined;
 }
