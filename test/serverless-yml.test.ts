@@ -7,7 +7,8 @@ import { functions } from '../functions/index.js';
 const root = join(import.meta.dirname, '..');
 const manifest = parse(readFileSync(join(root, 'serverless.yml'), 'utf8')) as {
   provider: { name: string; runtime: string };
-  functions: Record<string, { handler: string; events?: Record<string, unknown>[] }> | null;
+  package?: { individually?: boolean };
+  functions: Record<string, { handler: string; package?: { artifact?: string }; events?: Record<string, unknown>[] }> | null;
 };
 const declared = manifest.functions ?? {};
 const folders = readdirSync(join(root, 'functions')).filter((name) => statSync(join(root, 'functions', name)).isDirectory());
@@ -24,6 +25,11 @@ describe('serverless.yml', () => {
 
   it('declares every registered function', () => {
     expect(Object.keys(declared).sort()).toEqual(functions.map((f) => f.name).sort());
+  });
+
+  it.each(Object.entries(declared))('%s: deploys the zip npm run build writes for it (package.artifact, packaged individually)', (name, spec) => {
+    expect(manifest.package?.individually).toBe(true);
+    expect(spec.package?.artifact).toBe(`dist/lambda/${name}.zip`);
   });
 
   it.each(Object.entries(declared))('%s: its handler resolves to an exported function', async (name, spec) => {

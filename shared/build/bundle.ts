@@ -2,10 +2,13 @@
 //   dist/lambda/<name>/index.mjs   AWS Lambda nodejs20.x, ESM (handler `index.handler`)
 //   dist/fc/<name>/index.js        Alibaba FC nodejs20, CommonJS `exports.handler` (handler `index.handler`)
 // each with its source map, and node_modules/ holding only the native packages left external.
+//   dist/lambda/<name>.zip         the same Lambda bundle laid out for serverless.yml's handler
+//                                  `functions/<name>/lambda.handler` (package.artifact)
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { zipFiles } from '../deploy/zip-folder.js';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const DIST = join(ROOT, 'dist');
@@ -62,6 +65,8 @@ export interface BundleResult {
   native: string[];
   /** Every import the bundle left to the runtime: Node built-ins and the native packages. */
   externals: string[];
+  /** Lambda only: the zip serverless.yml deploys (`package.artifact`), see lambdaArtifact. */
+  artifact?: string;
 }
 
 /** Every function with a platform entry point: functions/<name>/lambda.ts (and fc.ts). */
@@ -194,7 +199,37 @@ export async function bundleFunction(name: string, target: Target, root = ROOT):
     }
   }
   const file = join(dir, SPECS[target].outfile);
-  return { name, target, dir, file, bytes: statSync(file).size, mapBytes: statSync(`${file}.map`).size, native, externals };
+  const built: BundleResult = { name, target, dir, file, bytes: statSync(file).size, mapBytes: statSync(`${file}.map`).size, native, externals };
+  if (target === 'lambda') {
+    built.artifact = join(root, 'dist', 'lambda', `${name}.zip`);
+    writeFileSync(built.artifact, lambdaArtifact(built));
+  }
+  return built;
+}
+
+/**
+ * The Lambda bundle as the zip serverless.yml deploys: the bundle at `functions/<name>/lambda.mjs`,
+ * where the handler `functions/<name>/lambda.handler` points (Lambda's Node.js runtimes load a
+ * `.mjs` handler file as an ES module), its source map beside it, native packages in the zip's
+ * root `node_modules/`, which Node finds from there. Deterministic, like the FC code zip.
+ */
+export function lambdaArtifact(bundle: BundleResult): Buffer {
+  const home = `functions/${bundle.name}/`;
+  const code = readFileSync(bundle.file, 'utf8');
+  const mapName = 'lambda.mjs.map';
+  const files: Record<string, Uint8Array> = {
+    [`${home}lambda.mjs`]: Buffer.from(code.replace(/\/\/# sourceMappingURL=index\.mjs\.map(\s*)$/, `//# sourceMappingURL=${mapName}$1`)),
+    [`${home}${mapName}`]: readFileSync(`${bundle.file}.map`),
+  };
+  const modules = join(bundle.dir, 'node_modules');
+  if (existsSync(modules)) {
+    for (const path of filesUnder(modules)) files[`node_modules/${relative(modules, path).split(sep).join('/')}`] = readFileSync(path);
+  }
+  return zipFiles(files);
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)) : e.isFile() ? [join(dir, e.name)] : []));
 }
 
 /** Builds every function for every target, two at a time (one per core). */
@@ -223,7 +258,8 @@ async function main(): Promise<void> {
   const kb = (n: number): string => `${(n / 1024).toFixed(0)} KB`;
   for (const r of results) {
     const native = r.native.length ? `  + node_modules: ${r.native.join(', ')}` : '';
-    console.log(`${shown(r.file).padEnd(36)} ${kb(r.bytes).padStart(8)}  (map ${kb(r.mapBytes)})${native}`);
+    const artifact = r.artifact ? `  zip: ${shown(r.artifact)} ${kb(statSync(r.artifact).size)}` : '';
+    console.log(`${shown(r.file).padEnd(36)} ${kb(r.bytes).padStart(8)}  (map ${kb(r.mapBytes)})${native}${artifact}`);
   }
   const tooBig = results.filter((r) => r.bytes > MAX_BUNDLE_BYTES);
   console.log(`${results.length} bundles in ${((performance.now() - started) / 1000).toFixed(1)} s`);

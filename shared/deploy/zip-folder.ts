@@ -11,11 +11,18 @@ const FIXED_MTIME = new Date('1980-01-01T00:00:00');
  * whether FC already runs this code.
  */
 export async function zipFolder(dir: string): Promise<Buffer> {
-  const files = (await listFiles(dir)).sort();
+  const files: Record<string, Uint8Array> = {};
+  for (const file of await listFiles(dir)) files[relative(dir, file).split(sep).join('/')] = await readFile(file);
+  return zipFiles(files);
+}
+
+/**
+ * Zips files given by their path in the archive (`/`-separated), the same deterministic way.
+ * @example zipFiles({ 'functions/janitor/lambda.mjs': code })
+ */
+export function zipFiles(files: Readonly<Record<string, Uint8Array>>): Buffer {
   const entries: Zippable = {};
-  for (const file of files) {
-    entries[relative(dir, file).split(sep).join('/')] = [await readFile(file), { level: 9, mtime: FIXED_MTIME }];
-  }
+  for (const path of Object.keys(files).sort()) entries[path] = [files[path]!, { level: 9, mtime: FIXED_MTIME }];
   return Buffer.from(zipSync(entries));
 }
 

@@ -1,8 +1,10 @@
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { unzipSync } from 'fflate';
+import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleFunction, discoverFunctions, MAX_BUNDLE_BYTES, OPTIONAL_EXTERNALS, type BundleResult } from '../../shared/build/bundle.js';
 import { runProbe } from '../../shared/build/run-probe.js';
@@ -121,6 +123,32 @@ describe('npm run build', () => {
     expect(probe.handlerType).toBe('function');
     expect(probe.error).toBeUndefined();
     expect(probe.result).toMatchObject(expected);
+  });
+
+  it('writes the Lambda zip serverless.yml deploys: the handler file its handler names, running from outside the repo', () => {
+    const jobCost = built.find((b) => b.name === 'job-cost' && b.target === 'lambda')!;
+    const manifest = parse(readFileSync(join(root, 'serverless.yml'), 'utf8')) as { functions: Record<string, { handler: string; package: { artifact: string } }> };
+    const spec = manifest.functions['job-cost']!;
+    expect(jobCost.artifact).toBe(join(root, spec.package.artifact));
+
+    const entries = unzipSync(readFileSync(jobCost.artifact!));
+    const handlerFile = `${spec.handler.slice(0, spec.handler.lastIndexOf('.'))}.mjs`;
+    expect(handlerFile).toBe('functions/job-cost/lambda.mjs');
+    expect(Buffer.from(entries[handlerFile]!).toString('utf8')).toMatch(/\/\/# sourceMappingURL=lambda\.mjs\.map\s*$/);
+    expect(entries['functions/job-cost/lambda.mjs.map']).toBeDefined();
+    expect(Object.keys(entries).some((path) => path.startsWith('node_modules/lz4-napi/'))).toBe(true);
+
+    // Unzipped the way Lambda lays out /var/task, and loaded by the path the handler names.
+    const task = freshStore();
+    for (const [path, bytes] of Object.entries(entries)) {
+      mkdirSync(dirname(join(task, path)), { recursive: true });
+      writeFileSync(join(task, path), bytes);
+    }
+    const sample = SAMPLES['job-cost']!.lambda;
+    const probe = runProbe({ bundle: join(task, handlerFile), target: 'lambda', event: sampleFile(sample), env: { SPARKFN_STORE: `file://${freshStore()}`, ...sample.env } });
+    expect(probe.handlerType).toBe('function');
+    expect(probe.error).toBeUndefined();
+    expect(probe.result).toMatchObject({ ends: 0, unresolved: 1, failed: 0 });
   });
 
   it('fails the invocation, not the import, when the configuration is wrong', () => {
