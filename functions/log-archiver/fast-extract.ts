@@ -167,7 +167,8 @@ class TextCache {
     }
     const text = b.toString('latin1', start, end);
     if (this.entries.size >= INTERN_MAX_ENTRIES) this.entries.clear();
-    this.entries.set(h, { bytes: b.slice(start, end), text });
+    // A copy: a view would keep the whole Kafka fetch buffer the value lives in alive.
+    this.entries.set(h, { bytes: Uint8Array.prototype.slice.call(b, start, end), text });
     return text;
   }
 }

@@ -96,6 +96,19 @@ describe('log-archiver fast extractor', () => {
     expect(message.toString()).toBe('25/05/14 02:15:02 INFO Executor: Running task 3.0 in stage 1.0 (TID 7)');
   });
 
+  it('reads ids that share their length and last bytes (one slot of the text cache) as themselves, alternately', () => {
+    // Same length, same last 16 bytes: the cache's hash cannot tell them apart, its byte compare must.
+    const pods = ['etl-a-spark-exec-000000000001', 'etl-b-spark-exec-000000000001', 'etl-c-spark-exec-000000000001'];
+    for (let round = 0; round < 3; round++) {
+      for (const pod of pods) {
+        const value = Buffer.from(JSON.stringify({ message: 'x', kubernetes: { pod: { name: pod }, labels: { 'spark-app-selector': `spark-${pod}`, 'spark-exec-id': '1' } } }));
+        const result = extractFast(value) as { event: { podName: string; labels: { appSelector: string } } };
+        expect(result.event.podName).toBe(pod);
+        expect(result.event.labels.appSelector).toBe(`spark-${pod}`);
+      }
+    }
+  });
+
   it.each([
     ['a repeated key it reads', '{"message":"a","message":"b"}'],
     ['an escaped key', '{"\\u006dessage":"a"}'],
