@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { extractFast, extractFilebeat } from '../../functions/log-archiver/fast-extract.js';
 import { extractByParse } from '../../functions/log-archiver/filebeat-event.js';
+import { SOURCE_SHA256 } from '../../functions/log-archiver/wasm/extract-wasm.js';
+import { sourceSha256 } from '../../functions/log-archiver/wasm/build.js';
 import { FILEBEAT_SAMPLES, filebeatEvent, filebeatValue } from './support.js';
 
 /** The property every input must have: the fast reading is the parse's reading. */
@@ -96,8 +98,8 @@ describe('log-archiver fast extractor', () => {
     expect(message.toString()).toBe('25/05/14 02:15:02 INFO Executor: Running task 3.0 in stage 1.0 (TID 7)');
   });
 
-  it('reads ids that share their length and last bytes (one slot of the text cache) as themselves, alternately', () => {
-    // Same length, same last 16 bytes: the cache's hash cannot tell them apart, its byte compare must.
+  it('reads ids that differ in one byte in the middle as themselves, alternately', () => {
+    // Same length, same first and last bytes: the scanner's table of texts compares them whole.
     const pods = ['etl-a-spark-exec-000000000001', 'etl-b-spark-exec-000000000001', 'etl-c-spark-exec-000000000001'];
     for (let round = 0; round < 3; round++) {
       for (const pod of pods) {
@@ -107,6 +109,30 @@ describe('log-archiver fast extractor', () => {
         expect(result.event.labels.appSelector).toBe(`spark-${pod}`);
       }
     }
+  });
+
+  it('reads more distinct ids than the scanner remembers, each as itself', () => {
+    // 3 texts a record, 6,000 records: the scanner's table of 4,096 texts starts over on the way.
+    for (let i = 0; i < 6000; i++) {
+      const value = Buffer.from(JSON.stringify({ message: `line ${i}`, kubernetes: { pod: { name: `pod-${i}` }, labels: { 'spark-app-selector': `spark-${i}`, 'spark-exec-id': String(i % 7) } } }));
+      const result = extractFast(value) as { event: { podName: string; labels: { appSelector: string; execId: string } } };
+      expect(result.event.podName).toBe(`pod-${i}`);
+      expect(result.event.labels.appSelector).toBe(`spark-${i}`);
+      expect(result.event.labels.execId).toBe(String(i % 7));
+    }
+  });
+
+  it('reads a value far larger than the scanner has room for at first (16 MiB), then small ones again', () => {
+    const big = Buffer.from(JSON.stringify({ message: 'x'.repeat(16 * 1024 * 1024), stream: 'stderr' }));
+    const result = extractFast(big) as { event: { message: Buffer; stream: string } };
+    expect(result.event.message.length).toBe(16 * 1024 * 1024);
+    expect(result.event.stream).toBe('stderr');
+    agrees(filebeatValue('container-executor'));
+    expect(extractFast(filebeatValue('container-executor'))).toBeDefined();
+  });
+
+  it('runs WebAssembly built from the extract.c in the tree (npm run build:wasm after changing it)', () => {
+    expect(SOURCE_SHA256).toBe(sourceSha256());
   });
 
   it.each([
