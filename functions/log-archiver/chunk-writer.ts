@@ -1,6 +1,6 @@
 import type { PutOptions } from '../../shared/store/object-store.js';
 import { type ChunkName, chunkKey } from './chunk-key.js';
-import { encodeMember, memberBoundaries } from './gzip-member.js';
+import { SYNC_GZIP_MAX_BYTES, encodeMember, encodeMemberSync, memberBoundaries } from './gzip-member.js';
 import { META, isoTime, metadataValue } from './object-metadata.js';
 import type { LogStream } from './identity.js';
 import type { LogEntry } from './parse-record.js';
@@ -88,13 +88,16 @@ export async function buildChunk(group: ChunkGroup, level: number, maxMemberText
   for (const end of memberBoundaries(name.topic, offsets, lengths, maxMemberTextBytes)) {
     let size = 0;
     for (let i = start; i < end; i++) size += lengths[i] as number;
-    const text = Buffer.allocUnsafe(size);
+    const sync = size <= SYNC_GZIP_MAX_BYTES;
+    const text = sync ? scratchText(size) : Buffer.allocUnsafe(size);
     let p = 0;
     let firstTime = 0;
     let lastTime = 0;
     for (let i = start; i < end; i++) {
       const e = entries[i] as LogEntry;
-      p += e.line.copy(text, p);
+      // TypedArray#set: a plain memory copy, without Buffer#copy's argument handling.
+      text.set(e.line, p);
+      p += e.line.length;
       text[p++] = NEWLINE;
       if (e.time > 0) {
         firstTime = firstTime === 0 ? e.time : Math.min(firstTime, e.time);
@@ -102,12 +105,23 @@ export async function buildChunk(group: ChunkGroup, level: number, maxMemberText
       }
     }
     const index = { topic: name.topic, partition: name.partition, offsets: offsets.slice(start, end), lengths: lengths.slice(start, end), firstTime, lastTime };
-    members.push(encodeMember(index, text, level));
+    members.push(sync ? Promise.resolve(encodeMemberSync(index, text, level)) : encodeMember(index, text, level));
     start = end;
   }
   const body = Buffer.concat(await Promise.all(members));
   const textBytes = lengths.reduce((a, b) => a + b, 0);
   return { key: chunkKey(name), body, options: chunkOptions(entries, textBytes), lines: entries.length, textBytes };
+}
+
+/**
+ * Where the text of a member compressed on this thread is put together: one buffer for every
+ * chunk, since encodeMemberSync is done with it before it returns. A fresh buffer per chunk
+ * (tens of KiB, outside Buffer's pool) cost as much as the copying, in allocation and GC.
+ */
+let scratch: Buffer | undefined;
+function scratchText(size: number): Buffer {
+  scratch ??= Buffer.allocUnsafe(SYNC_GZIP_MAX_BYTES);
+  return scratch.subarray(0, size);
 }
 
 function chunkOptions(entries: readonly LogEntry[], textBytes: number): PutOptions {

@@ -10,7 +10,7 @@ const gzip = promisify(gzipCallback);
  * costs as much as the deflate itself, and the archiver has nothing else to do meanwhile.
  * Bigger members (up to MAX_MEMBER_TEXT_BYTES) go to the threadpool, so as not to block for long.
  */
-const SYNC_GZIP_MAX_BYTES = 256 * 1024;
+export const SYNC_GZIP_MAX_BYTES = 256 * 1024;
 const gunzip = promisify(gunzipCallback);
 
 /**
@@ -100,10 +100,22 @@ export function memberBoundaries(topic: string, offsets: readonly number[], leng
  * @example const member = await encodeMember({ topic: 'spark-logs', partition: 0, offsets: [7], lengths: [3], firstTime: 0, lastTime: 0 }, Buffer.from('hi\n'), 6);
  */
 export async function encodeMember(index: MemberIndex, text: Buffer, level: number): Promise<Buffer> {
-  const deflated = text.length <= SYNC_GZIP_MAX_BYTES ? gzipSync(text, { level }) : await gzip(text, { level });
+  return text.length <= SYNC_GZIP_MAX_BYTES ? encodeMemberSync(index, text, level) : withIndex(index, await gzip(text, { level }), text.length);
+}
+
+/**
+ * encodeMember on the calling thread, for a text of at most SYNC_GZIP_MAX_BYTES: `text` is
+ * compressed before this returns, so the caller may reuse its memory at once.
+ */
+export function encodeMemberSync(index: MemberIndex, text: Buffer, level: number): Buffer {
+  return withIndex(index, gzipSync(text, { level }), text.length);
+}
+
+/** The gzip member zlib wrote, with `index` put in its header. */
+function withIndex(index: MemberIndex, deflated: Buffer, textBytes: number): Buffer {
   // zlib writes a 10-byte header with no flags; we set FEXTRA and put our index after it.
   const body = deflated.subarray(10);
-  const data = encodeIndex(index, body.length, text.length);
+  const data = encodeIndex(index, body.length, textBytes);
   if (data.length > MAX_INDEX_BYTES) throw new SparkfnError(`A gzip member index of ${data.length} bytes does not fit the gzip extra field; split the entries first.`);
   const header = Buffer.allocUnsafe(HEADER_BYTES);
   deflated.copy(header, 0, 0, 10);
