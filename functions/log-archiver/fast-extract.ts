@@ -25,13 +25,13 @@ export function extractFilebeat(value: Buffer, facts?: ValueFacts): ExtractResul
  * object. A WebAssembly scanner (wasm/extract.c) makes one pass that validates the JSON grammar
  * as it goes, descends only into `fields`, `kubernetes`, `log`, and reports where the strings we
  * need are; only those are decoded here. `message` usually comes back as a view into `value` (no
- * copy, no decoding); `@timestamp` is read from its bytes; ids and names, which repeat on every
+ * copy, no decoding), or decoded by the scanner when it holds escapes (multi-line events); `@timestamp` is read from its bytes; ids and names, which repeat on every
  * record of a pod, are decoded once per distinct text (the scanner numbers the texts it has seen).
  *
  * Returns undefined whenever it is not certain to match `JSON.parse`: invalid or unusual JSON
  * (a top level that is not an object, a key with an escape, an id written as a number, a
  * repeated key it cares about, a control character in a string, …). The caller then parses.
- * Strings with escapes are decoded by `JSON.parse` of just that string literal.
+ * Other strings with escapes are decoded by `JSON.parse` of just that string literal.
  */
 export function extractFast(value: Buffer): ExtractResult | undefined {
   const s = scanner();
@@ -52,6 +52,9 @@ export function extractFast(value: Buffer): ExtractResult | undefined {
     if (slot.action === MESSAGE) {
       if (flags & F_OTHER) {
         event.messageType = 'other';
+      } else if (flags & F_DECODED) {
+        event.message = s.copyOut(start, end);
+        event.messageType = 'string';
       } else {
         event.message = messageBytes(value, start, end, flags);
         event.messageType = 'string';
@@ -94,6 +97,7 @@ const OUT_PER_SLOT = 5;
 const F_ESCAPED = 2;
 const F_NONASCII = 4;
 const F_OTHER = 8;
+const F_DECODED = 16;
 /** Its capacity for the spec: int32s, key bytes, keys per object (a bit mask), slots. */
 const SPEC_INTS = 1024;
 const SPEC_KEY_BYTES = 4096;
@@ -220,6 +224,13 @@ class Scanner {
     }
     this.heap.set(value, this.inputAt);
     return true;
+  }
+
+  /** Bytes the scanner wrote into its memory (a decoded message), copied out. */
+  copyOut(start: number, end: number): Buffer {
+    const bytes = Buffer.allocUnsafe(end - start);
+    bytes.set(this.heap.subarray(start, end));
+    return bytes;
   }
 
   private views(): void {

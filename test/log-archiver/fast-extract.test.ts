@@ -131,6 +131,24 @@ describe('log-archiver fast extractor', () => {
     expect(extractFast(filebeatValue('container-executor'))).toBeDefined();
   });
 
+  it.each([
+    ['the short escapes', String.raw`a\"b\\c\/d\be\ff\ng\rh\ti`],
+    ['a stack trace', String.raw`Exception in task 3.0\n\tat org.apache.spark.Executor.run(Executor.scala:42)\n\tat java.lang.Thread.run`],
+    ['backslash-u escapes of 1, 2 and 3 UTF-8 bytes', String.raw`\u0000\u0041\u00e9\u07ff\u0800\u20ac\uffff`],
+    ['a surrogate pair', String.raw`smile \ud83d\ude00 ok`],
+    ['a lone high surrogate', String.raw`a\ud800b`],
+    ['a lone low surrogate', String.raw`a\udc00b`],
+    ['two high surrogates, then a low one', String.raw`\ud800\ud83d\ude00`],
+    ['a high surrogate at the end', String.raw`x\ud83d`],
+    ['a high surrogate before a short escape', String.raw`\ud83d\n`],
+    ['escapes after 16 plain bytes', String.raw`0123456789abcdef0123456789\tX\u00e90123456789abcdef`],
+  ])('decodes a message with %s exactly as JSON.parse does', (_, literal) => {
+    const value = Buffer.from(`{"message":"${literal}","stream":"stdout"}`);
+    const fast = extractFast(value);
+    expect(fast, 'an escaped ASCII message stays on the fast path').toBeDefined();
+    expect(fast).toEqual(extractByParse(value));
+  });
+
   it('runs WebAssembly built from the extract.c in the tree (npm run build:wasm after changing it)', () => {
     expect(SOURCE_SHA256).toBe(sourceSha256());
   });

@@ -30,7 +30,8 @@ static u8 spec_keys[SPEC_KEY_BYTES];
 #define OUT_HEADER 3
 #define OUT_PER_SLOT 5
 static i32 out[OUT_HEADER + MAX_SLOTS * OUT_PER_SLOT];
-enum { F_STRING = 1, F_ESCAPED = 2, F_NONASCII = 4, F_OTHER = 8 };
+// F_DECODED: an escaped ASCII message, decoded here; start and end are then addresses in memory.
+enum { F_STRING = 1, F_ESCAPED = 2, F_NONASCII = 4, F_OTHER = 8, F_DECODED = 16 };
 
 // ---- Texts already seen: short plain (ASCII, unescaped) strings by their bytes ----
 #define INTERN_MAX_BYTES 256
@@ -45,7 +46,7 @@ static u32 intern_count;
 static u32 intern_used;
 static i32 intern_generation;
 
-// ---- The input: grows to fit the value ----
+// ---- The input, and after it room as large for a decoded message: grows to fit the value ----
 extern u8 __heap_base;
 static u8 *input_at;
 static u32 input_capacity;
@@ -54,14 +55,14 @@ __attribute__((export_name("spec_ints"))) i32 *spec_ints(void) { return spec; }
 __attribute__((export_name("spec_bytes"))) u8 *spec_bytes(void) { return spec_keys; }
 __attribute__((export_name("results"))) i32 *results(void) { return out; }
 
-/** Room for `length` bytes of input: its address, or 0 when memory cannot grow that far. */
+/** Room for `length` bytes of input (and as many decoded): its address, or 0 when memory cannot grow that far. */
 __attribute__((export_name("input"))) u8 *input(u32 length) {
   if (!input_at) input_at = (u8 *)((((uintptr_t)&__heap_base) + 15) & ~(uintptr_t)15);
   if (length + 16 > input_capacity) {
-    uintptr_t need = (uintptr_t)input_at + length + 16;
+    uintptr_t need = (uintptr_t)input_at + 2 * ((uintptr_t)length + 16);
     uintptr_t have = __builtin_wasm_memory_size(0) * 65536;
     if (need > have && __builtin_wasm_memory_grow(0, (need - have + 65535) / 65536) == (uintptr_t)-1) return 0;
-    input_capacity = __builtin_wasm_memory_size(0) * 65536 - (uintptr_t)input_at - 16;
+    input_capacity = (__builtin_wasm_memory_size(0) * 65536 - (uintptr_t)input_at) / 2 - 16;
   }
   return input_at;
 }
@@ -358,6 +359,73 @@ static void report(Scanner *s, i32 slot, i32 flags, int text) {
   o[4] = text && !s->escaped && s->ascii && length <= INTERN_MAX_BYTES ? intern(s->b + s->start, length) : -1;
 }
 
+static u32 hex4(const u8 *p) {
+  u32 v = 0;
+  for (u32 i = 0; i < 4; i++) {
+    u8 c = p[i];
+    v = v * 16 + (c <= '9' ? (u32)(c - '0') : (u32)((c | 0x20) - 'a' + 10));
+  }
+  return v;
+}
+
+static u32 put_utf8(u8 *o, u32 cp) {
+  if (cp < 0x80) {
+    o[0] = (u8)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    o[0] = (u8)(0xc0 | (cp >> 6));
+    o[1] = (u8)(0x80 | (cp & 0x3f));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    o[0] = (u8)(0xe0 | (cp >> 12));
+    o[1] = (u8)(0x80 | ((cp >> 6) & 0x3f));
+    o[2] = (u8)(0x80 | (cp & 0x3f));
+    return 3;
+  }
+  o[0] = (u8)(0xf0 | (cp >> 18));
+  o[1] = (u8)(0x80 | ((cp >> 12) & 0x3f));
+  o[2] = (u8)(0x80 | ((cp >> 6) & 0x3f));
+  o[3] = (u8)(0x80 | (cp & 0x3f));
+  return 4;
+}
+
+/**
+ * The UTF-8 bytes of the (valid, escaped, all-ASCII) string content b[start, end) into `o`, as
+ * `Buffer.from(JSON.parse(literal), 'utf8')` has them: a surrogate pair is one character, a lone
+ * surrogate becomes U+FFFD. Never longer than the content. Returns the length.
+ */
+static u32 unescape(const u8 *b, u32 start, u32 end, u8 *o) {
+  u32 p = start, q = 0;
+  while (p < end) {
+    // Inside valid ASCII content, the only stop is a backslash.
+    u32 run = plain_run(b, p, end);
+    __builtin_memcpy(o + q, b + p, run - p);
+    q += run - p;
+    p = run;
+    if (p >= end) break;
+    u8 e = b[p + 1];
+    if (e != 'u') {
+      o[q++] = e == 'b' ? 0x08 : e == 'f' ? 0x0c : e == 'n' ? 0x0a : e == 'r' ? 0x0d : e == 't' ? 0x09 : e;
+      p += 2;
+      continue;
+    }
+    u32 u = hex4(b + p + 2);
+    p += 6;
+    if (u >= 0xd800 && u <= 0xdbff && p + 6 <= end && b[p] == '\\' && b[p + 1] == 'u') {
+      u32 low = hex4(b + p + 2);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        q += put_utf8(o + q, 0x10000 + ((u - 0xd800) << 10) + (low - 0xdc00));
+        p += 6;
+        continue;
+      }
+    }
+    q += put_utf8(o + q, u >= 0xd800 && u <= 0xdfff ? 0xfffd : u);
+  }
+  return q;
+}
+
 static int object(Scanner *s, const i32 *level);
 
 /** The value of the `which`th key of `level`, done as its action says. */
@@ -381,6 +449,15 @@ static int value(Scanner *s, const i32 *level, i32 which) {
   }
   if (!string_range(s)) return 0;
   if (s->filled == MAX_SLOTS) return 0;
+  if (action == MESSAGE && s->escaped && s->ascii) {
+    // Multi-line events (stack traces) arrive escaped: decoded here rather than by JSON.parse.
+    u8 *o = input_at + s->n + 16;
+    u32 length = unescape(s->b, s->start, s->end, o);
+    s->start = (u32)(uintptr_t)o;
+    s->end = s->start + length;
+    report(s, k[3], F_STRING | F_DECODED, 0);
+    return 1;
+  }
   // The message and the time differ on every record: not worth remembering.
   report(s, k[3], F_STRING, action == STRING || action == ID);
   return 1;
