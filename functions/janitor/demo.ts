@@ -12,7 +12,7 @@ import { settingsFromConfig } from './settings.js';
 export async function demo(config: Config, deps: Deps, out: (text: string) => void): Promise<void> {
   let kubeConfig;
   try {
-    kubeConfig = kubeConfigFromConfig(config);
+    kubeConfig = await kubeConfigFromConfig(config);
   } catch (err) {
     out(`\njanitor: the cluster settings are not usable (${errorMessage(err)}); no dry run.\n`);
     return;

@@ -14,8 +14,8 @@ export interface JanitorDeps extends Deps {
 let cachedKubeConfig: KubeConfig | undefined;
 
 /** The cluster the environment names (SPARKFN_K8S_URL, KUBECONFIG, in-cluster), built once per process. */
-export function kubeConfigFromEnvironment(): KubeConfig {
-  cachedKubeConfig ??= kubeConfigFromConfig(loadConfig());
+export async function kubeConfigFromEnvironment(): Promise<KubeConfig> {
+  cachedKubeConfig ??= await kubeConfigFromConfig(loadConfig());
   if (!cachedKubeConfig) {
     throw new ConfigError('Invalid configuration: janitor needs a cluster; set SPARKFN_K8S_URL (with a token), KUBECONFIG, or run in a pod.', [
       { variable: 'SPARKFN_K8S_URL', message: 'point it at the apiserver, or set KUBECONFIG' },
@@ -25,8 +25,8 @@ export function kubeConfigFromEnvironment(): KubeConfig {
 }
 
 /** `deps` with a cluster: the one it carries, else the environment's (hosts like `sparkfn serve` pass plain Deps). */
-export function withCluster(deps: Deps | JanitorDeps): JanitorDeps {
-  return 'kubeConfig' in deps && deps.kubeConfig ? deps : { ...deps, kubeConfig: kubeConfigFromEnvironment() };
+export async function withCluster(deps: Deps | JanitorDeps): Promise<JanitorDeps> {
+  return 'kubeConfig' in deps && deps.kubeConfig ? deps : { ...deps, kubeConfig: await kubeConfigFromEnvironment() };
 }
 
 /** The DepsFactory of janitor's Lambda and FC entry points. */

@@ -52,5 +52,5 @@ export const fn: SparkFunction<JanitorSummary> = {
   name: 'janitor',
   triggers: ['schedule'],
   scheduleEveryMs: JANITOR_EVERY_MS,
-  run: (input, deps) => run(input, withCluster(deps)),
+  run: async (input, deps) => run(input, await withCluster(deps)),
 };

@@ -39,7 +39,7 @@ export class KubeCalls {
   /** Calls sent, retries included. */
   calls = 0;
   private nextSlotMs = 0;
-  private clients: KubeClients | undefined;
+  private clients: Promise<KubeClients> | undefined;
 
   constructor(
     readonly kubeConfig: KubeConfig,
@@ -56,7 +56,7 @@ export class KubeCalls {
   typed<T>(call: CallRecord, send: (clients: KubeClients) => Promise<T>): Promise<T> {
     this.clients ??= createKubeClients(this.kubeConfig);
     const clients = this.clients;
-    return this.send(call, () => send(clients));
+    return this.send(call, async () => send(await clients));
   }
 
   private async send<T>(call: CallRecord, attemptOnce: () => Promise<T>): Promise<T> {

@@ -124,5 +124,5 @@ export const fn: SparkFunction<QuotaRetryResult> = {
     return drainEveryMs();
   },
   watches: [{ path: '/api/v1/resourcequotas' }, { path: `/apis/${SPARK_GROUP}/${SPARK_VERSION}/${SPARK_PLURAL}` }],
-  run: (input: TriggerInput, deps: Deps) => run(input, withCluster(deps)),
+  run: async (input: TriggerInput, deps: Deps) => run(input, await withCluster(deps)),
 };

@@ -61,15 +61,16 @@ export async function readObject(cluster: KubeClients, kind: string, namespace: 
 /** Merge-patches one object (client-node needs the Content-Type said explicitly: shared/k8s/patch-options.ts). */
 export async function mergePatchObject(cluster: KubeClients, kind: string, namespace: string, name: string, patch: Json): Promise<void> {
   const body = patch as never;
+  const merge = await patchOptions('merge');
   switch (kind) {
     case 'ConfigMap':
-      await cluster.core.patchNamespacedConfigMap({ namespace, name, body }, patchOptions('merge'));
+      await cluster.core.patchNamespacedConfigMap({ namespace, name, body }, merge);
       return;
     case 'Service':
-      await cluster.core.patchNamespacedService({ namespace, name, body }, patchOptions('merge'));
+      await cluster.core.patchNamespacedService({ namespace, name, body }, merge);
       return;
     case 'SparkApplication':
-      await cluster.custom.patchNamespacedCustomObject({ group: SPARK_GROUP, version: SPARK_VERSION, namespace, plural: SPARK_PLURAL, name, body }, patchOptions('merge'));
+      await cluster.custom.patchNamespacedCustomObject({ group: SPARK_GROUP, version: SPARK_VERSION, namespace, plural: SPARK_PLURAL, name, body }, merge);
       return;
     default:
       throw new Error(`quota-retry does not patch a ${kind}.`);

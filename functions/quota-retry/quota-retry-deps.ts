@@ -17,10 +17,11 @@ export interface QuotaRetryDeps extends Deps {
 let cachedCluster: { clients: KubeClients | undefined } | undefined;
 
 /** The cluster the configuration names (SPARKFN_K8S_URL, KUBECONFIG, in-cluster), built once per process. */
-export function clusterFromEnvironment(): KubeClients | undefined {
+export async function clusterFromEnvironment(): Promise<KubeClients | undefined> {
   if (!cachedCluster) {
-    const kubeConfig = kubeConfigFromConfig(loadConfig());
-    cachedCluster = { clients: kubeConfig ? createKubeClients(kubeConfig) : undefined };
+    const kubeConfig = await kubeConfigFromConfig(loadConfig());
+    // Two first invocations may both get here: the first to finish is kept.
+    cachedCluster ??= { clients: kubeConfig ? await createKubeClients(kubeConfig) : undefined };
   }
   return cachedCluster.clients;
 }
@@ -29,10 +30,10 @@ export function clusterFromEnvironment(): KubeClients | undefined {
  * `deps` with a cluster: hosts that build plain Deps (`sparkfn serve`, the shared adapters) get
  * the configured one added here.
  */
-export function withCluster(deps: Deps): QuotaRetryDeps {
+export async function withCluster(deps: Deps): Promise<QuotaRetryDeps> {
   const own = deps as QuotaRetryDeps;
   if ('cluster' in own) return own;
-  const cluster = clusterFromEnvironment();
+  const cluster = await clusterFromEnvironment();
   return cluster ? { ...own, cluster } : own;
 }
 

@@ -1,4 +1,5 @@
-import { ApiException, CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import type { KubeConfig, V1Pod } from '@kubernetes/client-node';
+import { loadKubeClient } from '../../shared/k8s/load-client.js';
 import { patchOptions } from '../../shared/k8s/patch-options.js';
 import { requestJson } from '../../shared/k8s/raw-request.js';
 
@@ -17,12 +18,10 @@ export interface SpotCluster {
   patchPodMetadata(namespace: string, name: string, metadata: { labels?: Record<string, string>; annotations?: Record<string, string> }): Promise<void>;
 }
 
-function code(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : undefined;
-}
-
 /** A SpotCluster over client-node (typed calls, and a raw request for the Eviction subresource). */
-export function kubeSpotCluster(kubeConfig: KubeConfig): SpotCluster {
+export async function kubeSpotCluster(kubeConfig: KubeConfig): Promise<SpotCluster> {
+  const { ApiException, CoreV1Api } = await loadKubeClient();
+  const code = (err: unknown): number | undefined => (err instanceof ApiException ? err.code : undefined);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   return {
     async getPod(namespace, name) {
@@ -59,7 +58,7 @@ export function kubeSpotCluster(kubeConfig: KubeConfig): SpotCluster {
       }
     },
     async patchPodMetadata(namespace, name, metadata) {
-      await core.patchNamespacedPod({ namespace, name, body: { metadata } }, patchOptions('merge'));
+      await core.patchNamespacedPod({ namespace, name, body: { metadata } }, await patchOptions('merge'));
     },
   };
 }

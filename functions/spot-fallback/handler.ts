@@ -117,17 +117,18 @@ export interface SpotFunctionOptions {
  */
 export function createSpotFunction(options: SpotFunctionOptions = {}): SparkFunction<SpotResult> {
   let resolved: { settings: SpotSettings; cluster?: SpotCluster; cache?: SpotStateCache } | undefined;
-  const spotDeps = (deps: Deps): SpotDeps => {
+  const spotDeps = async (deps: Deps): Promise<SpotDeps> => {
     if (!resolved) {
       const config = options.settings && options.cluster !== undefined ? undefined : loadConfig();
       const settings = options.settings ?? spotSettingsFromConfig(config!);
       let cluster: SpotCluster | undefined;
       if (options.cluster !== undefined) cluster = options.cluster ?? undefined;
       else {
-        const kubeConfig = kubeConfigFromConfig(config!);
-        cluster = kubeConfig ? kubeSpotCluster(kubeConfig) : undefined;
+        const kubeConfig = await kubeConfigFromConfig(config!);
+        cluster = kubeConfig ? await kubeSpotCluster(kubeConfig) : undefined;
       }
-      resolved = { settings, ...(cluster ? { cluster } : {}) };
+      // Two first invocations may both get here: the first to finish wins, so all share one cache.
+      resolved ??= { settings, ...(cluster ? { cluster } : {}) };
     }
     resolved.cache ??= new SpotStateCache(resolved.settings.cacheTtlMs, deps.clock);
     return { ...deps, settings: resolved.settings, cache: resolved.cache, ...(resolved.cluster ? { cluster: resolved.cluster } : {}) };
@@ -138,7 +139,7 @@ export function createSpotFunction(options: SpotFunctionOptions = {}): SparkFunc
     // The apiserver authenticates itself to the webhook by TLS (deploy/README.md): no bearer token.
     routes: [{ path: ADMISSION_PATH, methods: ['POST'], auth: 'public' }],
     watches: [EXECUTOR_POD_WATCH],
-    run: (input, deps) => run(input, spotDeps(deps)),
+    run: async (input, deps) => run(input, await spotDeps(deps)),
   };
 }
 

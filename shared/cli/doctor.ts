@@ -215,7 +215,7 @@ async function canI(api: AuthorizationV1Api, access: RequiredAccess, namespace: 
 async function checkKubernetes(config: Config, options: DoctorOptions, timeoutMs: number): Promise<DoctorRow[]> {
   let kubeConfig: KubeConfig | undefined;
   try {
-    kubeConfig = kubeConfigFromConfig(config);
+    kubeConfig = await kubeConfigFromConfig(config);
   } catch (err) {
     if (err instanceof ConfigError) return configRows(err).map((r) => ({ ...r, part: 'kubernetes' }));
     throw err;

@@ -125,7 +125,7 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
       const { kubeConfigFromConfig } = await import('../k8s/client.js');
       const { runJanitorCli } = await import('../../functions/janitor/cli.js');
       const { settingsFromConfig } = await import('../../functions/janitor/settings.js');
-      const kubeConfig = kubeConfigFromConfig(config);
+      const kubeConfig = await kubeConfigFromConfig(config);
       if (!kubeConfig) throw new ConfigError('Invalid configuration: janitor needs a cluster; set SPARKFN_K8S_URL (with a token) or KUBECONFIG.', [{ variable: 'SPARKFN_K8S_URL', message: 'point it at the apiserver' }]);
       const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL === 'info' ? 'warn' : config.SPARKFN_LOG_LEVEL, 2) });
       const report = await runJanitorCli({ ...(options.dryRun ? { dryRun: true } : {}), ...(options.namespace ? { namespaces: options.namespace } : {}) }, { ...deps, kubeConfig }, io.out, settingsFromConfig(config));

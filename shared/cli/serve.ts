@@ -112,7 +112,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
         })
       : undefined;
 
-  const watches = startWatches(options, deps, stopping.signal);
+  const watches = await startWatches(options, deps, stopping.signal);
 
   const timers = functions
     .filter((fn) => fn.triggers.includes('schedule'))
@@ -160,7 +160,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
  * every function that asked, in order. A function that keeps failing on a change is logged and
  * passed over so that one bad object cannot stall the others.
  */
-function startWatches(options: ServeOptions, deps: Deps, signal: AbortSignal): ResourceWatch[] {
+async function startWatches(options: ServeOptions, deps: Deps, signal: AbortSignal): Promise<ResourceWatch[]> {
   const wanted = new Map<string, { path: string; labelSelector?: string; functions: SparkFunction[] }>();
   for (const fn of options.functions) {
     for (const spec of fn.watches ?? []) {
@@ -171,7 +171,7 @@ function startWatches(options: ServeOptions, deps: Deps, signal: AbortSignal): R
     }
   }
   if (wanted.size === 0) return [];
-  const kubeConfig = options.kubeConfig ?? kubeConfigFromConfig(options.config);
+  const kubeConfig = options.kubeConfig ?? (await kubeConfigFromConfig(options.config));
   if (!kubeConfig) {
     deps.logger.warn({ watches: [...wanted.keys()] }, 'no cluster configured (SPARKFN_K8S_URL, KUBECONFIG or in-cluster): watches are off');
     return [];

@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api, type User } from '@kubernetes/client-node';
+import type { CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api, User } from '@kubernetes/client-node';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { loadKubeClient } from './load-client.js';
 
 /** The settings that decide how sparkfn reaches a cluster. */
 export type K8sConfig = Pick<
@@ -46,7 +47,7 @@ function trimmedTokenFileAuthenticator(): Authenticator {
   };
 }
 
-function fromExplicitSettings(config: K8sConfig): KubeConfig {
+async function fromExplicitSettings(config: K8sConfig): Promise<KubeConfig> {
   const url = config.SPARKFN_K8S_URL!;
   if (config.SPARKFN_K8S_TOKEN && config.SPARKFN_K8S_TOKEN_FILE) {
     throw new ConfigError('Invalid configuration: set only one of SPARKFN_K8S_TOKEN and SPARKFN_K8S_TOKEN_FILE.', [
@@ -61,7 +62,8 @@ function fromExplicitSettings(config: K8sConfig): KubeConfig {
       ]);
     }
   }
-  const kc = new KubeConfig();
+  const k8s = await loadKubeClient();
+  const kc = new k8s.KubeConfig();
   kc.addAuthenticator(trimmedTokenFileAuthenticator());
   const plainHttp = url.startsWith('http://');
   let user: User = { name: 'sparkfn' };
@@ -80,12 +82,13 @@ function fromExplicitSettings(config: K8sConfig): KubeConfig {
   return kc;
 }
 
-function fromKubeconfigFiles(files: string[]): KubeConfig {
-  const kc = new KubeConfig();
+async function fromKubeconfigFiles(files: string[]): Promise<KubeConfig> {
+  const k8s = await loadKubeClient();
+  const kc = new k8s.KubeConfig();
   const [first, ...rest] = files;
   kc.loadFromFile(first!);
   for (const file of rest) {
-    const more = new KubeConfig();
+    const more = new k8s.KubeConfig();
     more.loadFromFile(file);
     // kubectl: the first file that sets current-context wins.
     kc.mergeConfig(more, Boolean(kc.getCurrentContext()));
@@ -98,12 +101,13 @@ function fromKubeconfigFiles(files: string[]): KubeConfig {
  * SPARKFN_K8S_URL with SPARKFN_K8S_TOKEN or SPARKFN_K8S_TOKEN_FILE (plus SPARKFN_K8S_CA_FILE,
  * SPARKFN_K8S_INSECURE); else the KUBECONFIG files; else `~/.kube/config`; else the in-cluster
  * service account. Undefined when none of these exists (run without a cluster).
- * Throws ConfigError when a named file is missing.
+ * Rejects with ConfigError when a named file is missing. Loads client-node only when there is a
+ * cluster to reach.
  * @example
- * const kc = kubeConfigFromConfig(loadConfig());
- * if (kc) createKubeClients(kc).core.listNamespacedPod({ namespace: 'spark' });
+ * const kc = await kubeConfigFromConfig(loadConfig());
+ * if (kc) await (await createKubeClients(kc)).core.listNamespacedPod({ namespace: 'spark' });
  */
-export function kubeConfigFromConfig(config: K8sConfig, sources: KubeConfigSources = {}): KubeConfig | undefined {
+export async function kubeConfigFromConfig(config: K8sConfig, sources: KubeConfigSources = {}): Promise<KubeConfig | undefined> {
   if (config.SPARKFN_K8S_URL) return fromExplicitSettings(config);
   if (config.SPARKFN_K8S_TOKEN || config.SPARKFN_K8S_TOKEN_FILE || config.SPARKFN_K8S_CA_FILE) {
     throw new ConfigError('Invalid configuration: SPARKFN_K8S_TOKEN, SPARKFN_K8S_TOKEN_FILE and SPARKFN_K8S_CA_FILE need SPARKFN_K8S_URL.', [
@@ -124,7 +128,8 @@ export function kubeConfigFromConfig(config: K8sConfig, sources: KubeConfigSourc
   if (existsSync(defaultFile)) return fromKubeconfigFiles([defaultFile]);
   const prefix = sources.serviceAccountPathPrefix ?? '';
   if (existsSync(`${prefix}${SERVICE_ACCOUNT_TOKEN}`)) {
-    const kc = new KubeConfig();
+    const k8s = await loadKubeClient();
+    const kc = new k8s.KubeConfig();
     kc.loadFromCluster(prefix);
     // loadFromCluster reads KUBERNETES_SERVICE_HOST/PORT itself; without them this is no cluster.
     const server = kc.getCurrentCluster()?.server ?? '';
@@ -142,11 +147,12 @@ export interface KubeClients {
 }
 
 /** Typed API clients sharing one KubeConfig. */
-export function createKubeClients(kubeConfig: KubeConfig): KubeClients {
+export async function createKubeClients(kubeConfig: KubeConfig): Promise<KubeClients> {
+  const k8s = await loadKubeClient();
   return {
     kubeConfig,
-    core: kubeConfig.makeApiClient(CoreV1Api),
-    networking: kubeConfig.makeApiClient(NetworkingV1Api),
-    custom: kubeConfig.makeApiClient(CustomObjectsApi),
+    core: kubeConfig.makeApiClient(k8s.CoreV1Api),
+    networking: kubeConfig.makeApiClient(k8s.NetworkingV1Api),
+    custom: kubeConfig.makeApiClient(k8s.CustomObjectsApi),
   };
 }

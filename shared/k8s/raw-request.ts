@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
-import { ApiException, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeClient } from './load-client.js';
 
 /** One request for `requestJson`. */
 export interface RawRequest {
@@ -27,6 +28,7 @@ function flatHeaders(headers: IncomingHttpHeaders): Record<string, string> {
 export async function requestJson<T>(kubeConfig: KubeConfig, req: RawRequest): Promise<T> {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('The kubeconfig has no current cluster.');
+  const { ApiException } = await loadKubeClient();
   const url = new URL(cluster.server.replace(/\/+$/, '') + req.path);
   for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
   const opts: RequestOptions = {};

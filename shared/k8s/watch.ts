@@ -9,10 +9,11 @@
  * 30 s AbortSignal it builds is overwritten), so every watch asks the server for
  * `timeoutSeconds` to bound a silently dead connection.
  */
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { classifyApiError, type ClassifiedApiError } from './classify-api-error.js';
 import { requestJson } from './raw-request.js';
 import { listEveryPage, type ListPage } from './list-pages.js';
+import { loadKubeClient } from './load-client.js';
 
 /** The part of an object the watch needs. */
 export interface KubeObjectLike {
@@ -319,6 +320,7 @@ class Reflector<T extends KubeObjectLike> {
 
   private async watchOnce(): Promise<WatchOutcome> {
     const { kubeConfig, path, labelSelector, fieldSelector } = this.options;
+    const { Watch } = await loadKubeClient();
     const inbox = new Inbox();
     const timeoutSeconds = this.options.timeoutSeconds ?? Math.round(MIN_WATCH_TIMEOUT_SECONDS * (1 + this.random()));
     let controller: AbortController | undefined;

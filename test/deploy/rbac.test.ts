@@ -134,7 +134,7 @@ describe('deploy/rbac.yaml: the ClusterRole against the functions’ calls', () 
 
   it('spot-fallback reads, recycles, relabels and evicts executors from the ECI event samples', async () => {
     for (const p of (loadEvent('spot-fallback/data/pods') as { items: KubeObject[] }).items) server.put(p);
-    const fn = createSpotFunction({ settings: spotSettings({ evictOnReclaim: true }), cluster: kubeSpotCluster(server.kubeConfig({ token: SA_TOKEN })) });
+    const fn = createSpotFunction({ settings: spotSettings({ evictOnReclaim: true }), cluster: await kubeSpotCluster(server.kubeConfig({ token: SA_TOKEN })) });
     const deps = baseDeps(await tempStore());
     const results: Record<string, SpotCounters> = {};
     for (const fixture of ['no-stock', 'spot-degraded', 'spot-to-be-released']) {
@@ -193,7 +193,7 @@ describe('deploy/rbac.yaml: the ClusterRole against the functions’ calls', () 
         clock,
         logger: silentLogger,
         metrics: new Metrics(),
-        cluster: createKubeClients(server.kubeConfig({ token: SA_TOKEN })),
+        cluster: await createKubeClients(server.kubeConfig({ token: SA_TOKEN })),
         random: seededRandom(108),
         sleep: async (ms) => {
           clock.advance(ms);

@@ -177,7 +177,7 @@ describe('test apiserver through an unmodified @kubernetes/client-node', () => {
     await core.createNamespacedPod({ namespace, body: pod('driver', { app: 'etl', old: 'x' }) });
     const merged = await core.patchNamespacedPod(
       { name: 'driver', namespace, body: { metadata: { labels: { 'sparkfn/janitor': 'keep', old: null } } } },
-      patchOptions('merge'),
+      await patchOptions('merge'),
     );
     expect(merged.metadata!.labels).toEqual({ app: 'etl', 'sparkfn/janitor': 'keep' });
     const asJsonPatch = await failure(core.patchNamespacedPod({ name: 'driver', namespace, body: { metadata: { labels: { a: 'b' } } } }));
@@ -199,7 +199,7 @@ describe('test apiserver through an unmodified @kubernetes/client-node', () => {
     expect(failedTest.code).toBe(422);
     const strategic = await core.patchNamespacedPod(
       { name: 'driver', namespace, body: { metadata: { labels: { tier: 'gold' } } } },
-      patchOptions('strategic'),
+      await patchOptions('strategic'),
     );
     expect(strategic.metadata!.labels!.tier).toBe('gold');
   });
@@ -207,16 +207,16 @@ describe('test apiserver through an unmodified @kubernetes/client-node', () => {
   it('keeps status out of main-resource writes and spec out of /status writes', async () => {
     const namespace = ns();
     await core.createNamespacedPod({ namespace, body: pod('driver') });
-    const viaMain = await core.patchNamespacedPod({ name: 'driver', namespace, body: { status: { phase: 'Running' } } }, patchOptions('merge'));
+    const viaMain = await core.patchNamespacedPod({ name: 'driver', namespace, body: { status: { phase: 'Running' } } }, await patchOptions('merge'));
     expect(viaMain.status!.phase).toBe('Pending');
     const viaStatus = await core.patchNamespacedPodStatus(
       { name: 'driver', namespace, body: { status: { phase: 'Running' }, metadata: { labels: { sneaky: 'yes' } } } },
-      patchOptions('merge'),
+      await patchOptions('merge'),
     );
     expect(viaStatus.status!.phase).toBe('Running');
     expect(viaStatus.metadata!.labels).toEqual({});
     const immutable = await failure(
-      core.patchNamespacedPod({ name: 'driver', namespace, body: { spec: { nodeSelector: { zone: 'b' } } } }, patchOptions('merge')),
+      core.patchNamespacedPod({ name: 'driver', namespace, body: { spec: { nodeSelector: { zone: 'b' } } } }, await patchOptions('merge')),
     );
     expect(immutable.code).toBe(422);
     expect(String(immutable.body.message)).toContain('pod updates may not change fields');

@@ -50,7 +50,7 @@ export async function startWorld(options: { seed?: number } = {}): Promise<Quota
     clock,
     logger: silentLogger,
     metrics: new Metrics(),
-    cluster: createKubeClients(server.kubeConfig({ token: FUNCTION_TOKEN })),
+    cluster: await createKubeClients(server.kubeConfig({ token: FUNCTION_TOKEN })),
     random: seededRandom((options.seed ?? 1) + 100),
     sleep: async (ms) => {
       waits.push(ms);
@@ -63,7 +63,7 @@ export async function startWorld(options: { seed?: number } = {}): Promise<Quota
     clock,
     store,
     deps,
-    submitter: createKubeClients(server.kubeConfig()),
+    submitter: await createKubeClients(server.kubeConfig()),
     waits,
     async stop() {
       await server.stop();

@@ -23,7 +23,7 @@ describe('spot-fallback end to end: test apiserver, events, webhook over HTTPS',
     apiserver = await startTestApiserver({ clock });
     core = apiserver.kubeConfig().makeApiClient(CoreV1Api);
     temp = await tempStore();
-    server = await startTlsServe(baseDeps(temp.store, clock), settings, kubeSpotCluster(apiserver.kubeConfig()));
+    server = await startTlsServe(baseDeps(temp.store, clock), settings, await kubeSpotCluster(apiserver.kubeConfig()));
   });
   afterEach(async () => {
     await server.close();

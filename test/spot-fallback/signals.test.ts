@@ -73,7 +73,7 @@ describe('spot-fallback signals from the events/ samples', () => {
 
   it.each(CASES)('$fixture opens the breakers it names and acts on its pod', async ({ fixture, open, counters, after }) => {
     const deps = baseDeps(temp.store);
-    const fn = createSpotFunction({ settings: testSettings({ evictOnReclaim: true }), cluster: kubeSpotCluster(server.kubeConfig()) });
+    const fn = createSpotFunction({ settings: testSettings({ evictOnReclaim: true }), cluster: await kubeSpotCluster(server.kubeConfig()) });
     const result = (await fn.run(normalizeTrigger(loadEvent(`spot-fallback/${fixture}`)), deps)) as SpotCounters;
     expect(result).toMatchObject({ failed: 0, ...counters });
     const stored: string[] = [];
@@ -88,7 +88,7 @@ describe('spot-fallback signals from the events/ samples', () => {
 
   it('counts a reclaim once per pod: SpotToBeReleased and then BidFailed of the same pod', async () => {
     const deps = baseDeps(temp.store);
-    const fn = createSpotFunction({ settings: testSettings(), cluster: kubeSpotCluster(server.kubeConfig()) });
+    const fn = createSpotFunction({ settings: testSettings(), cluster: await kubeSpotCluster(server.kubeConfig()) });
     await fn.run(normalizeTrigger(loadEvent('spot-fallback/spot-to-be-released')), deps);
     const failed = structuredClone(server.get('pods', NS, pod(1))!) as KubeObject & { status: Record<string, unknown> };
     failed.status = { phase: 'Failed', reason: 'BidFailed' };
@@ -100,7 +100,7 @@ describe('spot-fallback signals from the events/ samples', () => {
 
   it('never touches a driver: a NoStock about the driver is skipped', async () => {
     const deps = baseDeps(temp.store);
-    const fn = createSpotFunction({ settings: testSettings({ recycleGraceMs: 0 }), cluster: kubeSpotCluster(server.kubeConfig()) });
+    const fn = createSpotFunction({ settings: testSettings({ recycleGraceMs: 0 }), cluster: await kubeSpotCluster(server.kubeConfig()) });
     const event = loadEvent('spot-fallback/no-stock') as { involvedObject: { name: string } };
     event.involvedObject.name = 'etl-orders-daily-7d3f9a2b1c8e4f60-driver';
     const result = (await fn.run(normalizeTrigger(event), deps)) as SpotCounters;
@@ -110,7 +110,7 @@ describe('spot-fallback signals from the events/ samples', () => {
 
   it('in dry-run records the breaker but deletes nothing', async () => {
     const deps = baseDeps(temp.store);
-    const fn = createSpotFunction({ settings: testSettings({ dryRun: true }), cluster: kubeSpotCluster(server.kubeConfig()) });
+    const fn = createSpotFunction({ settings: testSettings({ dryRun: true }), cluster: await kubeSpotCluster(server.kubeConfig()) });
     const result = (await fn.run(normalizeTrigger(loadEvent('spot-fallback/no-stock')), deps)) as SpotCounters;
     expect(result).toMatchObject({ breakersOpened: 4, recycled: 1 });
     expect(server.get('pods', NS, pod(3))).toBeDefined();
@@ -122,7 +122,7 @@ describe('spot-fallback signals from the events/ samples', () => {
     const bucket = await s3.createBucket();
     const store = new S3ObjectStore({ bucket, endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
     await s3.stop();
-    const fn = createSpotFunction({ settings: testSettings(), cluster: kubeSpotCluster(server.kubeConfig()) });
+    const fn = createSpotFunction({ settings: testSettings(), cluster: await kubeSpotCluster(server.kubeConfig()) });
     await expect(fn.run(normalizeTrigger(loadEvent('spot-fallback/no-stock')), baseDeps(store))).rejects.toThrow(/could not record any of 1 signal/);
     expect(server.get('pods', NS, pod(3))).toBeDefined();
   });
