@@ -1,7 +1,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { unzipSync } from 'fflate';
 import { parse } from 'yaml';
@@ -34,12 +34,13 @@ function walk(dir: string): string[] {
 
 describe('npm run build', () => {
   beforeAll(async () => {
-    // The smallest function on both platforms, and the largest (Kubernetes client and S3 SDK).
+    // The smallest function on both platforms, and the largest (Kubernetes client and S3 SDK) on both.
     for (const [name, target] of [
       ['log-archiver', 'lambda'],
       ['log-archiver', 'fc'],
       ['job-cost', 'lambda'],
       ['quota-retry', 'lambda'],
+      ['quota-retry', 'fc'],
     ] as const) {
       built.push(await bundleFunction(name, target));
     }
@@ -54,12 +55,15 @@ describe('npm run build', () => {
     expect(Object.keys(SAMPLES).sort()).toEqual(discoverFunctions());
   });
 
-  it('writes each bundle, with its source map, under dist/<target>/<name>/, within 2 MB', () => {
+  it('writes each bundle, every file with its source map, under dist/<target>/<name>/, within 2 MB in all', () => {
     for (const b of built) {
       expect(b.dir).toBe(join(root, 'dist', b.target, b.name));
-      expect(existsSync(`${b.file}.map`)).toBe(true);
-      expect(readFileSync(b.file, 'utf8')).toMatch(/\/\/# sourceMappingURL=index\.m?js\.map\s*$/);
-      expect(b.bytes).toBeGreaterThan(100_000);
+      for (const file of [b.file, ...b.chunks]) {
+        expect(existsSync(`${file}.map`), file).toBe(true);
+        expect(readFileSync(file, 'utf8').endsWith(`//# sourceMappingURL=${basename(file)}.map\n`), file).toBe(true);
+      }
+      expect(b.entryBytes).toBeGreaterThan(100_000);
+      expect(b.bytes).toBeGreaterThanOrEqual(b.entryBytes);
       expect(b.bytes, `${b.target}/${b.name}`).toBeLessThanOrEqual(MAX_BUNDLE_BYTES);
     }
   });
@@ -70,7 +74,7 @@ describe('npm run build', () => {
       expect(b.externals.length, `${b.target}/${b.name}`).toBeGreaterThan(0);
       expect(outside, `${b.target}/${b.name}`).toEqual([]);
       // No absolute path of this checkout (events/, README) is baked into the code.
-      expect(readFileSync(b.file, 'utf8')).not.toContain(root);
+      for (const file of [b.file, ...b.chunks]) expect(readFileSync(file, 'utf8'), file).not.toContain(root);
     }
   });
 
@@ -125,6 +129,22 @@ describe('npm run build', () => {
     expect(probe.result).toMatchObject(expected);
   });
 
+  it.each(['lambda', 'fc'] as const)('keeps @kubernetes/client-node in a chunk that only a cluster call loads (quota-retry, %s)', (target) => {
+    const bundle = built.find((b) => b.name === 'quota-retry' && b.target === target)!;
+    const kubeChunks = bundle.chunks.filter((file) => basename(file).startsWith('client-node'));
+    expect(kubeChunks).toHaveLength(1);
+    expect(bundle.bytes - bundle.entryBytes).toBeGreaterThan(1_000_000);
+
+    // Without that chunk the bundle still imports, and a drain with no cluster configured still runs.
+    const entry = deployed(bundle);
+    rmSync(join(dirname(entry), relative(bundle.dir, kubeChunks[0]!)));
+    const sample = SAMPLES['quota-retry']![target];
+    const probe = runProbe({ bundle: entry, target, event: sampleFile(sample), env: { SPARKFN_STORE: `file://${freshStore()}`, ...sample.env } });
+    expect(probe.handlerType).toBe('function');
+    expect(probe.error).toBeUndefined();
+    expect(probe.result).toMatchObject({ trigger: 'drain', received: 0 });
+  });
+
   it('writes the Lambda zip serverless.yml deploys: the handler file its handler names, running from outside the repo', () => {
     const jobCost = built.find((b) => b.name === 'job-cost' && b.target === 'lambda')!;
     const manifest = parse(readFileSync(join(root, 'serverless.yml'), 'utf8')) as { functions: Record<string, { handler: string; package: { artifact: string } }> };
@@ -136,6 +156,13 @@ describe('npm run build', () => {
     expect(handlerFile).toBe('functions/job-cost/lambda.mjs');
     expect(Buffer.from(entries[handlerFile]!).toString('utf8')).toMatch(/\/\/# sourceMappingURL=lambda\.mjs\.map\s*$/);
     expect(entries['functions/job-cost/lambda.mjs.map']).toBeDefined();
+    // The chunks keep their names and their place beside the entry file, which imports them by relative path.
+    expect(jobCost.chunks.length).toBeGreaterThan(0);
+    for (const chunk of jobCost.chunks) {
+      const path = `functions/job-cost/chunks/${basename(chunk)}`;
+      expect(Buffer.from(entries[path]!).equals(readFileSync(chunk)), path).toBe(true);
+      expect(entries[`${path}.map`], `${path}.map`).toBeDefined();
+    }
     expect(Object.keys(entries).some((path) => path.startsWith('node_modules/lz4-napi/'))).toBe(true);
 
     // Unzipped the way Lambda lays out /var/task, and loaded by the path the handler names.
