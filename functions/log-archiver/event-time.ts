@@ -30,7 +30,7 @@ export function eventTime(text: string): number {
   // Days up to the 28th exist in every month; the rest (and hour 24, leap seconds, years below
   // 1000, which Date.UTC would read as 19xx for 0-99) Date.parse judges.
   if (year < 1000 || month < 1 || month > 12 || day < 1 || day > 28 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0) return Date.parse(text);
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  return utcMs(year, month, day, hour, minute, second, ms);
 }
 
 /** The decimal number in `count` characters of `text` from `at`, or -1 if one is not a digit. */
@@ -71,7 +71,7 @@ export function eventTimeOfAscii(bytes: Uint8Array, start: number, end: number):
     const ms = n === 24 ? byteDigits(bytes, start + 20, 3) : 0;
     // The same bounds as eventTime: the rest is Date.parse's to judge.
     if (!(year < 1000 || month < 1 || month > 12 || day < 1 || day > 28 || hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || ms < 0)) {
-      return Date.UTC(year, month - 1, day, hour, minute, second, ms);
+      return utcMs(year, month, day, hour, minute, second, ms);
     }
   }
   return eventTime(Buffer.from(bytes.buffer, bytes.byteOffset + start, n).toString('latin1'));
@@ -85,4 +85,19 @@ function byteDigits(bytes: Uint8Array, at: number, count: number): number {
     value = value * 10 + d;
   }
   return value;
+}
+
+/**
+ * Date.UTC(year, month - 1, …) for the fields the fast paths accept (year 1000-9999, a valid
+ * month, day, time), in integer arithmetic: Date.UTC costs as much as the rest of the reading.
+ * Days from the civil date as in https://howardhinnant.github.io/date_algorithms.html#days_from_civil.
+ */
+function utcMs(year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yearOfEra = y - era * 400;
+  const dayOfYear = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const dayOfEra = yearOfEra * 365 + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100) + dayOfYear;
+  const days = era * 146097 + dayOfEra - 719468;
+  return ((days * 24 + hour) * 60 + minute) * 60000 + second * 1000 + ms;
 }

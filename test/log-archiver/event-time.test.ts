@@ -46,6 +46,18 @@ describe('log-archiver event time', () => {
     fc.assert(fc.property(time, agrees), { numRuns: 20000 });
   });
 
+  it('agrees with Date.parse on the 1st, 15th and 28th of every month of years 1000 to 9999 (its own day count)', () => {
+    const pad = (v: number, n: number) => String(v).padStart(n, '0');
+    for (let y = 1000; y <= 9999; y++) {
+      for (let m = 1; m <= 12; m++) {
+        for (const d of [1, 15, 28]) {
+          const text = `${y}-${pad(m, 2)}-${pad(d, 2)}T${pad(y % 24, 2)}:${pad((y * m) % 60, 2)}:${pad((y + d) % 60, 2)}.${pad(y % 1000, 3)}Z`;
+          if (!agrees(text)) same(text);
+        }
+      }
+    }
+  });
+
   it('agrees with Date.parse on arbitrary text and on one character changed', () => {
     const changed = fc
       .tuple(fc.integer({ min: 0, max: 23 }), fc.string({ minLength: 1, maxLength: 1 }))
