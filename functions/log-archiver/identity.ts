@@ -45,10 +45,9 @@ function fromSource(source: IdentitySource, key: KeyFields | undefined, event: F
       if (key?.appId && key.executorId) return withType({ appId: key.appId, executorId: key.executorId, source }, key.appType);
       return undefined;
     case 'fields': {
-      if (!event) return undefined;
-      for (const f of [event.fields, event.root]) {
-        if (f.appId && f.executorId) return withType({ appId: f.appId, executorId: f.executorId, source }, f.appType);
-      }
+      // `fields.*`, else the same at the top level (fields_under_root).
+      const f = event?.fields.appId && event.fields.executorId ? event.fields : event?.root;
+      if (f?.appId && f.executorId) return withType({ appId: f.appId, executorId: f.executorId, source }, f.appType);
       return undefined;
     }
     case 'labels': {
