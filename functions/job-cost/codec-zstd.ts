@@ -2,6 +2,13 @@ import { Decompress } from 'fzstd';
 import { CorruptEventLogError } from './corrupt-event-log.js';
 
 /**
+ * Compressed bytes handed to the decoder at a time. fzstd decodes every whole block of what it is
+ * given before returning; a generated event log compresses over 300×, so one 64 KiB read from
+ * the store came back as some 20 MB at once. Small pieces keep what is decoded but not yet read small.
+ */
+const PUSH_BYTES = 8 * 1024;
+
+/**
  * Decodes zstd frames (Spark 3's default event-log codec; zstd-jni's ZstdOutputStream writes
  * standard frames) with fzstd's streaming decoder. Frames may be concatenated.
  */
@@ -20,8 +27,10 @@ export async function* decodeZstd(source: AsyncIterable<Buffer>): AsyncGenerator
     for await (const chunk of source) {
       if (chunk.length === 0) continue;
       sawInput = true;
-      decoder.push(chunk);
-      yield* drain();
+      for (let at = 0; at < chunk.length; at += PUSH_BYTES) {
+        decoder.push(chunk.subarray(at, at + PUSH_BYTES));
+        yield* drain();
+      }
     }
     if (sawInput) decoder.push(new Uint8Array(0), true);
   } catch (err) {
