@@ -121,6 +121,7 @@ const duration = (variable: string, allowForever = false) =>
  */
 const schema = z.object({
   SPARKFN_STORE: storeUrl.default(DEFAULT_STORE),
+  SPARKFN_STORE_FSYNC: bool('SPARKFN_STORE_FSYNC').default(false),
   SPARKFN_S3_ENDPOINT: z.url({ message: 'SPARKFN_S3_ENDPOINT must be a URL such as https://oss-cn-hangzhou.aliyuncs.com' }).optional(),
   SPARKFN_S3_REGION: z.string().min(1).default('us-east-1'),
   SPARKFN_S3_FORCE_PATH_STYLE: bool('SPARKFN_S3_FORCE_PATH_STYLE').default(false),

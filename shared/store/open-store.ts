@@ -8,6 +8,7 @@ import { S3ObjectStore } from './s3-store.js';
 export type StoreConfig = Pick<
   Config,
   | 'SPARKFN_STORE'
+  | 'SPARKFN_STORE_FSYNC'
   | 'SPARKFN_S3_ENDPOINT'
   | 'SPARKFN_S3_REGION'
   | 'SPARKFN_S3_FORCE_PATH_STYLE'
@@ -17,7 +18,8 @@ export type StoreConfig = Pick<
 
 /**
  * The store SPARKFN_STORE names: `file://<dir>` (everything after `file://` is the path,
- * relative to the working directory unless it starts with `/`) or `s3://<bucket>[/prefix]`
+ * relative to the working directory unless it starts with `/`; SPARKFN_STORE_FSYNC makes its
+ * writes survive a power loss) or `s3://<bucket>[/prefix]`
  * with the SPARKFN_S3_* settings. Without an access key pair the SDK's default credential
  * chain applies (environment, profile, container or instance role).
  * @example openStore(loadConfig({ SPARKFN_STORE: 's3://spark-ops/prod' })).url // 's3://spark-ops/prod'
@@ -27,7 +29,7 @@ export function openStore(config: StoreConfig): ObjectStore {
   if (url.startsWith('file://')) {
     const dir = url.slice('file://'.length);
     if (!dir) throw storeError('SPARKFN_STORE must name a directory after file://, e.g. file://.sparkfn-data or file:///var/lib/sparkfn');
-    return new FileObjectStore(dir);
+    return new FileObjectStore(dir, { fsync: config.SPARKFN_STORE_FSYNC });
   }
   const s3 = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(url);
   if (!s3) throw storeError('SPARKFN_STORE must be file://<dir> or s3://<bucket>[/prefix]');

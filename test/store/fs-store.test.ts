@@ -22,6 +22,17 @@ describeObjectStoreContract('FileObjectStore', async () => {
   };
 });
 
+// The same contract with every write fsynced (SPARKFN_STORE_FSYNC): the flushes must not change
+// what the store does. That a write then survives a power cut cannot be tested here.
+describeObjectStoreContract('FileObjectStore with fsync', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'sparkfn-fs-store-fsync-'));
+  return {
+    store: new FileObjectStore(join(dir, 'data'), { fsync: true }),
+    leftovers: async () => (await readdir(join(dir, 'data', RESERVED_DIR, 'tmp')).catch(() => [])).map(String),
+    close: () => rm(dir, { recursive: true, force: true }),
+  };
+});
+
 describe('FileObjectStore', () => {
   let root: string;
   let dir: string;

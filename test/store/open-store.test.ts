@@ -26,6 +26,14 @@ describe('openStore', () => {
     expect((store as FileObjectStore).dir).toBe(resolve('.sparkfn-data'));
   });
 
+  it('fsyncs a file store\'s writes only when SPARKFN_STORE_FSYNC says so', async () => {
+    expect((openStore(loadConfig({ SPARKFN_STORE: `file://${dir}` })) as FileObjectStore).fsync).toBe(false);
+    const durable = openStore(loadConfig({ SPARKFN_STORE: `file://${dir}`, SPARKFN_STORE_FSYNC: 'true' })) as FileObjectStore;
+    expect(durable.fsync).toBe(true);
+    await durable.put('fsynced/k', 'v', { metadata: { a: '1' } });
+    expect((await getBuffer(durable, 'fsynced/k')).toString()).toBe('v');
+  });
+
   it('opens file:///absolute/dir as that directory', async () => {
     const store = openStore(loadConfig({ SPARKFN_STORE: `file://${dir}` }));
     expect(store.url).toBe(`file://${dir}`);
