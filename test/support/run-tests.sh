@@ -14,6 +14,9 @@ if [ -f .tmp/vitest.json ]; then
     const r = JSON.parse(require("node:fs").readFileSync(".tmp/vitest.json", "utf8"));
     // A suite that failed to load has no failed test of its own: count it as one failure.
     const broken = (r.testResults || []).filter((s) => s.status === "failed" && !s.assertionResults.some((a) => a.status === "failed")).length;
+    const slow = (r.testResults || []).map((s) => ({ file: require("node:path").relative(process.cwd(), s.name), ms: (s.endTime || 0) - (s.startTime || 0) })).sort((a, b) => b.ms - a.ms).slice(0, 10);
+    console.log("slowest test files:");
+    for (const s of slow) console.log(`  ${(s.ms / 1000).toFixed(1).padStart(6)} s  ${s.file}`);
     console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests + broken} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
   ' || true
 else
