@@ -65,6 +65,8 @@ export async function readEventLines(
   // The last chunks, at least TAIL_BYTES of them when the read is that long (decoders hand out fresh buffers).
   const tail: Buffer[] = [];
   let tailBytes = 0;
+  // The last line had no newline and was skipped unparsed: whether it is whole is checked on the tail.
+  let unterminatedSkipped = false;
 
   const handle = (buf: Buffer, start: number, end: number, last: boolean) => {
     stats.lines++;
@@ -72,6 +74,7 @@ export async function readEventLines(
     const type = end > start ? wantedEventOf(buf, start, end) : undefined;
     if (!type) {
       stats.skipped++;
+      if (last) unterminatedSkipped = true;
       return;
     }
     let event: unknown;
@@ -137,6 +140,7 @@ export async function readEventLines(
       if (carrySkipped) {
         stats.lines++;
         stats.skipped++;
+        unterminatedSkipped = true;
       } else {
         const line = Buffer.concat(carry);
         handle(line, 0, line.length, true);
@@ -146,6 +150,24 @@ export async function readEventLines(
     const all = tail.length === 1 ? tail[0]! : Buffer.concat(tail, tailBytes);
     const newest = newestTimeIn(all.toString('latin1', Math.max(0, all.length - TAIL_BYTES)));
     if (newest !== undefined && (stats.tailTime === undefined || newest > stats.tailTime)) stats.tailTime = newest;
+    if (unterminatedSkipped && !isWholeEvent(all, carryBytes)) stats.truncatedLastLine = true;
   }
   return stats;
+}
+
+/**
+ * Whether the last `length` bytes of `tail`, a line without a newline after it, are a whole JSON
+ * event: Spark ends every event with a newline, so a log that stops without one was usually cut
+ * mid-line. A line longer than the tail is judged by its last byte.
+ */
+function isWholeEvent(tail: Buffer, length: number): boolean {
+  const line = tail.subarray(Math.max(0, tail.length - length));
+  if (line.toString('latin1').trim() === '') return true;
+  if (length > tail.length) return tail[tail.length - 1] === 0x7d;
+  try {
+    JSON.parse(line.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
 }
