@@ -19,11 +19,12 @@ export function mergeAttempts(options: MergeOptions, attempts: readonly EventLog
     });
     return index;
   };
-  const ids = attempts.map((a, i) => a.attemptId ?? String(i + 1));
+  // A log named by app id alone beside attempt-named ones (Spark does not write both) is still costed.
+  const ids = attempts.map((a) => a.attemptId ?? 'unnamed');
   const merged = attempts.map((log, i) => {
-    const { signalEnd: _signalEnd, ...rest } = options;
+    const { signalEnd: _notThisAttempts, ...withoutSignalEnd } = options;
     // Only the last attempt ended when the app did: the trigger's end time is not an earlier attempt's.
-    const app = mergeOne({ ...(i === attempts.length - 1 ? options : rest), log, pods: options.pods.filter((pod) => attemptOf(pod) === i) });
+    const app = mergeOne({ ...(i === attempts.length - 1 ? options : withoutSignalEnd), log, pods: options.pods.filter((pod) => attemptOf(pod) === i) });
     const tag = (span: PodSpan): PodSpan => ({ ...span, attempt: ids[i]! });
     return { ...app, ...(app.driver ? { driver: tag(app.driver) } : {}), executors: app.executors.map(tag), errors: app.errors.map((e) => `Attempt ${ids[i]}: ${e}`) };
   });
