@@ -38,6 +38,8 @@ export interface PodCost {
   degraded: boolean;
   reclaimed: boolean;
   lifetimeFrom: 'ledger' | 'event-log';
+  /** The app attempt it belongs to, when the event log is named by attempt. */
+  attempt?: string;
   onDemand?: number;
   spotUpper?: number;
   spotExpected?: number;
@@ -61,12 +63,15 @@ export interface CostRecord {
   executorSeconds: number;
   vcpuSeconds: number;
   gibSeconds: number;
+  /** The driver's figures (every attempt's driver, added up, when there were several). */
   driver?: { seconds: number; vcpuSeconds: number; gibSeconds: number };
   cost: CostFigures | null;
   /** True when some of the money is spot, reported at its upper bound (`cost.spotExpected` beside it). */
   upperBound: boolean;
   incomplete: boolean;
   source: Source;
+  /** Attempts costed (each ran and was billed), oldest first, when the event log is named by attempt. */
+  attempts?: string[];
   pricingVersion: string | null;
   region: string | null;
   anomalies: string[];
@@ -106,6 +111,7 @@ function podCost(span: PodSpan, price: PodPrice | string | undefined): PodCost {
     degraded: span.degraded,
     reclaimed: span.reclaimed,
     lifetimeFrom: span.lifetimeFrom,
+    ...(span.attempt !== undefined ? { attempt: span.attempt } : {}),
     ...(span.flags.length ? { flags: span.flags } : {}),
   };
   if (price === undefined) return base;
@@ -119,7 +125,8 @@ function podCost(span: PodSpan, price: PodPrice | string | undefined): PodCost {
  * is left out of the totals, which the record's `errors` say.
  */
 export function buildRecord(app: MergedApp, prices: PriceFile | undefined, now: number, region?: string): CostRecord {
-  const spans = [...(app.driver ? [app.driver] : []), ...app.executors];
+  const drivers = [...(app.earlierDrivers ?? []), ...(app.driver ? [app.driver] : [])];
+  const spans = [...drivers, ...app.executors];
   const regionName = prices ? (region ?? prices.defaultRegion) : undefined;
   const errors = [...app.errors];
   if (!prices && spans.length > 0) errors.push('No price file is configured (SPARKFN_COST_PRICE_FILE): resources are recorded, money is not.');
@@ -156,11 +163,12 @@ export function buildRecord(app: MergedApp, prices: PriceFile | undefined, now: 
     executorSeconds: round(executors.reduce((a, e) => a + e.seconds, 0), 3),
     vcpuSeconds: round(executors.reduce((a, e) => a + e.seconds * e.requested.vcpu, 0), 3),
     gibSeconds: round(executors.reduce((a, e) => a + e.seconds * e.requested.gib, 0), 3),
-    ...(app.driver ? { driver: { seconds: round(app.driver.seconds, 3), vcpuSeconds: round(app.driver.seconds * app.driver.requested.vcpu, 3), gibSeconds: round(app.driver.seconds * app.driver.requested.gib, 3) } } : {}),
+    ...(drivers.length > 0 ? { driver: { seconds: round(drivers.reduce((a, d) => a + d.seconds, 0), 3), vcpuSeconds: round(drivers.reduce((a, d) => a + d.seconds * d.requested.vcpu, 0), 3), gibSeconds: round(drivers.reduce((a, d) => a + d.seconds * d.requested.gib, 0), 3) } } : {}),
     cost,
     upperBound: cost !== null && cost.spot > 0,
     incomplete: app.incomplete,
     source: app.source,
+    ...(app.attempts ? { attempts: app.attempts } : {}),
     pricingVersion: prices?.version ?? null,
     region: regionName ?? null,
     anomalies: app.anomalies,

@@ -27,7 +27,9 @@ export interface ResourceProfile {
  * - `executor-removed-without-added`: ignored (no start to count from).
  * - `duplicate-executor-added`: the first one counts.
  * - `negative-duration`: an end before its start, clamped to zero.
- * - `out-of-order-timestamps`: an event older than one before it.
+ * - `out-of-order-timestamps`: an event older than one before it. ApplicationStart is not
+ *   compared: its time is when the SparkContext started, taken before the events posted ahead
+ *   of it (the driver's BlockManagerAdded, local mode's ExecutorAdded for `driver`).
  */
 export type LogAnomaly = 'executor-removed-without-added' | 'duplicate-executor-added' | 'negative-duration' | 'out-of-order-timestamps' | 'malformed-lines' | 'truncated-last-line';
 
@@ -38,7 +40,10 @@ export class EventLogSummary {
   user?: string;
   start?: number;
   end?: number;
-  /** Newest timestamp of any event read: where an app without ApplicationEnd is costed to. */
+  /**
+   * Newest time any event read carries (top-level Timestamps, and the task, stage, job and SQL
+   * times at the end of the log): where an app without ApplicationEnd is costed to.
+   */
   lastTimestamp?: number;
   sparkProperties: Record<string, string> = {};
   readonly profiles = new Map<number, ResourceProfile>();
@@ -46,12 +51,17 @@ export class EventLogSummary {
   readonly anomalies = new Set<LogAnomaly>();
   private newest = -Infinity;
 
+  /** Notes a time some event carries, skipped events included: it moves {@link lastTimestamp} only forward. */
+  sawTime(time: number): void {
+    if (this.lastTimestamp === undefined || time > this.lastTimestamp) this.lastTimestamp = time;
+  }
+
   apply(type: WantedEvent, event: Record<string, unknown>): void {
     const timestamp = num(event.Timestamp);
     if (timestamp !== undefined) {
-      if (timestamp < this.newest) this.anomalies.add('out-of-order-timestamps');
+      if (timestamp < this.newest && type !== 'SparkListenerApplicationStart') this.anomalies.add('out-of-order-timestamps');
       this.newest = Math.max(this.newest, timestamp);
-      this.lastTimestamp = this.newest;
+      this.sawTime(timestamp);
     }
     switch (type) {
       case 'SparkListenerApplicationStart':

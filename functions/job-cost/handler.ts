@@ -25,12 +25,15 @@ export interface CostRunSummary {
   ledgerPending: number;
   /** Changes and events that are not about Spark pods or app ends. */
   ignored: number;
+  /** App ends that could not be costed: no source at all (neither event log nor ledger), or an error. Any makes `sparkfn invoke` exit 1. */
   failed: number;
+  /** One sentence per failed app, naming it and why (for an app with no source, the keys looked for). */
+  failures: string[];
   records: { key: string; appId: string; namespace: string; source: string; incomplete: boolean; total: number | null; currency: string | null; errors: number }[];
 }
 
 function emptySummary(): CostRunSummary {
-  return { ends: 0, recorded: 0, unresolved: 0, ledgerWritten: 0, ledgerUnchanged: 0, ledgerPending: 0, ignored: 0, failed: 0, records: [] };
+  return { ends: 0, recorded: 0, unresolved: 0, ledgerWritten: 0, ledgerUnchanged: 0, ledgerPending: 0, ignored: 0, failed: 0, failures: [], records: [] };
 }
 
 /**
@@ -98,7 +101,13 @@ export async function run(input: TriggerInput, deps: Deps, overrides?: Partial<C
     summary.ends++;
     try {
       const record = await costApp(appId, end, deps, ledger, settings);
-      summary.recorded++;
+      if (record.record.source === 'none') {
+        // A record with nothing behind it is written (so the app is not silently missing) but is a failure, never a zero cost.
+        summary.failed++;
+        summary.failures.push(`${end.namespace}/${appId}: ${record.record.errors[0] ?? 'no source'}`);
+        deps.metrics.counter('job_cost_unsourced_total', 'App ends with neither an event log nor ledger entries: not costed.', ['namespace']).inc({ namespace: end.namespace });
+        deps.logger.error({ function: 'job-cost', appId, namespace: end.namespace, key: record.key, err: record.record.errors[0] }, 'an app ended with nothing to cost it from');
+      } else summary.recorded++;
       summary.records.push({
         key: record.key,
         appId,
@@ -111,6 +120,7 @@ export async function run(input: TriggerInput, deps: Deps, overrides?: Partial<C
       });
     } catch (err) {
       summary.failed++;
+      summary.failures.push(`${end.namespace}/${appId}: ${errorMessage(err)}`);
       deps.logger.error({ function: 'job-cost', appId, namespace: end.namespace, err: errorMessage(err) }, 'costing an app failed');
     }
   }
@@ -123,14 +133,14 @@ export async function run(input: TriggerInput, deps: Deps, overrides?: Partial<C
 export async function costApp(appId: string, end: AppEnd, deps: Deps, ledger: Ledger, settings: CostSettings): Promise<{ key: string; record: CostRecord }> {
   const namespace = end.namespace;
   const [log, pods] = await Promise.all([readEventLog(deps.store, settings.eventLogPrefix, appId), ledger.podsOf(namespace, appId)]);
-  const merged = mergeApp({ appId, namespace, ...(log ? { log } : {}), pods, ...(end.endTime !== undefined ? { signalEnd: end.endTime } : {}), teamLabels: settings.teamLabels });
+  const merged = mergeApp({ appId, namespace, ...(log ? { log } : {}), pods, ...(end.endTime !== undefined ? { signalEnd: end.endTime } : {}), teamLabels: settings.teamLabels, eventLogPrefix: settings.eventLogPrefix });
   const now = deps.clock.now();
   const record = buildRecord(merged, settings.prices, now, settings.region);
   const key = await writeRecord(deps.store, record, merged.end ?? end.endTime ?? now);
   if (settings.kafkaTopic && deps.publisher) {
     await deps.publisher.publish(settings.kafkaTopic, [{ key: `${namespace}/${appId}`, value: JSON.stringify(record) }]);
   }
-  deps.metrics.histogram('job_cost_event_log_bytes', 'Decompressed bytes of event logs read per costed app.', [], [1e5, 1e6, 1e7, 1e8, 1e9]).observe(log?.stats.bytes ?? 0);
+  deps.metrics.histogram('job_cost_event_log_bytes', 'Decompressed bytes of event logs read per costed app.', [], [1e5, 1e6, 1e7, 1e8, 1e9]).observe((log?.attempts ?? (log ? [log] : [])).reduce((bytes, read) => bytes + read.stats.bytes, 0));
   if (record.cost) deps.metrics.counter('job_cost_total', 'Money of costed apps (spot at its upper bound), per currency.', ['currency', 'namespace']).inc({ currency: record.cost.currency, namespace }, record.cost.total);
   return { key, record };
 }

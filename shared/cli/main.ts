@@ -53,6 +53,9 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
       const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL, 2) });
       const result = await invokeByName(functions, name, raw, deps);
       io.out(JSON.stringify(result, null, 2) + '\n');
+      // A run summary that counts failed work exits 1 (0 done, 1 work failed), with its failure sentences when it has them.
+      const { failed, failures } = (result ?? {}) as { failed?: unknown; failures?: unknown };
+      if (typeof failed === 'number' && failed > 0) throw new SparkfnError(`${name}: ${failed} failed${Array.isArray(failures) && failures.length > 0 ? `: ${failures.join(' ')}` : '; see the result above'}`);
     });
 
   program

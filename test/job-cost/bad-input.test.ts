@@ -53,15 +53,18 @@ function executorPod(id: string, extra: { spec?: string; start: string; end?: st
 }
 
 describe('job-cost on bad input', () => {
-  it('costs a log whose last line was cut off to its last timestamp, and says it is incomplete', async () => {
+  it('costs a log whose last line was cut off to the newest time its events carry, and says it is incomplete', async () => {
     const ls = (await lines()).filter((l) => !l.includes('ApplicationEnd'));
     ls.pop();
     const { record } = await cost({ [`spark-events/${APP}.inprogress`]: Buffer.from(ls.join('\n') + '\n{"Event":"SparkListenerExecutorAdded","Timestamp":15547') });
     expect(record.incomplete).toBe(true);
     expect(record.anomalies).toContain('truncated-last-line');
     expect(record.executors).toBe(3);
-    // Without ApplicationEnd the executors end at the newest timestamp read (the last ExecutorAdded, 1554755995362).
-    expect(record.vcpuSeconds).toBeCloseTo((1554755995362 - 1554755994596 + 1554755995362 - 1554755995291) / 1000, 3);
+    // Without ApplicationEnd the executors end at the newest time in the log: the last stage's
+    // Completion Time, 1554756046447 (the last top-level Timestamp, an ExecutorAdded, is 51 s earlier).
+    const end = 1554756046447;
+    expect(record.vcpuSeconds).toBeCloseTo((end - 1554755994596 + end - 1554755995291 + end - 1554755995362) / 1000, 3);
+    expect(record.end).toBe(new Date(end).toISOString());
   });
 
   it('ignores event types it does not know, without parsing them', async () => {
@@ -105,11 +108,18 @@ describe('job-cost on bad input', () => {
     expect(record.pods.every((p) => p.lifetimeFrom === 'event-log')).toBe(true);
   });
 
-  it('writes a record that says so when there is neither a log nor a ledger', async () => {
-    const { record, store } = await cost({}, { endTime: Date.UTC(2026, 0, 5, 12) });
+  it('writes a record that says so when there is neither a log nor a ledger, and counts the app as failed', async () => {
+    const store = await tempStore();
+    const deps = testDeps(store);
+    const summary = await run(post(APP, Date.UTC(2026, 0, 5, 12)), deps, await settings());
+    expect(summary).toMatchObject({ ends: 1, recorded: 0, failed: 1 });
+    expect(summary.failures[0]).toContain(`${NS}/${APP}: Neither an event log (looked for spark-events/${APP}[_<attempt>][.<codec>][.inprogress] and spark-events/eventlog_v2_${APP}[_<attempt>]/`);
+    const record = JSON.parse((await getBuffer(store, summary.records[0]!.key)).toString('utf8')) as CostRecord;
     expect(record).toMatchObject({ source: 'none', incomplete: true, executors: 0, cost: null, end: '2026-01-05T12:00:00.000Z' });
-    expect(record.errors.join(' ')).toMatch(/Neither an event log nor ledger entries/);
+    expect(record.errors.join(' ')).toMatch(/Neither an event log .* nor ledger entries were found/);
     expect(await store.head(`costs/dt=2026-01-05/${NS}/${APP}.json`)).toBeDefined();
+    expect(await deps.metrics.text()).toMatch(/sparkfn_job_cost_unsourced_total\{namespace="spark-jobs"\} 1/);
+    expect(await deps.metrics.text()).toMatch(/sparkfn_job_cost_apps_total\{outcome="failed"\} 1/);
   });
 
   it('carries the error of a spec without a price, and the report shows it', async () => {
