@@ -13,6 +13,12 @@ import type { ArchiverSettings } from './settings.js';
 const GZIP_CONCURRENCY = 8;
 /** Objects put at once: S3 and OSS take far more; this keeps sockets and memory modest. */
 const WRITE_CONCURRENCY = 16;
+/**
+ * Kafka's own limit on a topic name (249 ASCII characters): it is a whole segment of a dead
+ * letter's key, which has room for it. A topic too long for a chunk's file name is caught per
+ * record, and its records are dead-lettered.
+ */
+const MAX_TOPIC_BYTES = 249;
 
 /** What one Kafka batch became. */
 export interface ArchiveSummary {
@@ -149,7 +155,7 @@ function checkBatch(records: readonly KafkaRecord[]): void {
   for (const record of records) {
     if (record.topic !== topic && !topics.has(record.topic)) {
       topics.add(record.topic);
-      const problem = keySegmentProblem(record.topic);
+      const problem = keySegmentProblem(record.topic, MAX_TOPIC_BYTES);
       if (problem) {
         throw new InvalidInputError(
           `The Kafka topic ${JSON.stringify(record.topic)} ${problem}; log-archiver cannot use it in object keys. Have Filebeat write to another topic.`,

@@ -114,7 +114,9 @@ describe('log-archiver', () => {
       ['an executor id with ..', unsafe('..'), 'unsafe-id'],
       ['an executor id with a slash', unsafe('1/../../etc'), 'unsafe-id'],
       ['an executor id with a control character', unsafe('1\u0007'), 'unsafe-id'],
-      ['an executor id over 253 characters', unsafe('x'.repeat(254)), 'unsafe-id'],
+      ['an executor id over 240 bytes', unsafe('x'.repeat(241)), 'unsafe-id'],
+      // Issue #14: 102 characters of CJK text are 306 bytes, past the 255 a file name may have.
+      ['an app id of 306 bytes', filebeatValue('filestream', (e) => ((e.fields as Record<string, string>).app_id = '日'.repeat(102))), 'unsafe-id'],
       ['an app id with ..', filebeatValue('filestream', (e) => ((e.fields as Record<string, string>).app_id = 'spark-..-1')), 'unsafe-id'],
       ['an empty value', Buffer.alloc(0), 'empty-value'],
     ])('dead-letters %s and archives the rest of the batch', async (_, value, reason) => {
@@ -125,6 +127,17 @@ describe('log-archiver', () => {
       expect(letter).toMatchObject({ function: 'log-archiver', topic: TOPIC, partition: 0, offset: '2', key: 'k1', keyEncoding: 'utf8', reason });
       expect(letter.detail).toMatch(/\.$/);
       expect(deadLetterValue(letter)!.equals(value)).toBe(true);
+    });
+
+    it('dead-letters at once, without a failed write, a record whose chunk file name would pass 255 bytes', async () => {
+      // Kafka's longest topic (249) fits a dead letter's key, but its chunk file name
+      // (<topic>-<partition>-<20 digits>-<20 digits>.log.gz) would be 300+ bytes.
+      const topic = 't'.repeat(249);
+      const summary = await archive([record(7, executorLine('a line'), { topic })]);
+      expect(summary).toMatchObject({ archived: 0, deadLettered: 1, deadLetters: { 'unsafe-id': 1 } });
+      const letter = await readDeadLetter(topic, 0, 7);
+      expect(letter.detail).toMatch(/a file name stops at 255/);
+      expect(await keys(store, 'logs/')).toEqual([]);
     });
 
     it('puts dead letters at deadletter/log-archiver/<topic>/<partition>/<offset>.json, offsets zero-padded', async () => {
