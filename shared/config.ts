@@ -17,6 +17,12 @@ export const DEFAULT_ARCHIVER_MAX_LINE_BYTES = 1024 * 1024;
 export const DEFAULT_ARCHIVER_COMPACT_IDLE_SECONDS = 30 * 60;
 /** zlib's default level: within a few percent of level 9's ratio on log text at a fraction of its CPU. */
 export const DEFAULT_ARCHIVER_GZIP_LEVEL = 6;
+/**
+ * 5 writes of one object (waits of 0.1, 0.2, 0.4 and 0.8 s between them) before its records are
+ * dead-lettered: a store that blips recovers within that, a key that fails five times in a row
+ * while other writes succeed is not going to work, and the batch still ends in under 2 s.
+ */
+export const DEFAULT_KAFKA_MAX_RECORD_ATTEMPTS = 5;
 /** One stock-out signal opens a spot breaker: ECI reports a zone out of stock only after it tried (Karpenter marks an offering unavailable on the first error too). */
 export const DEFAULT_SPOT_OPEN_THRESHOLD = 1;
 /** Signals older than 5 minutes no longer count towards the threshold: ECI re-checks spot stock every 5 minutes. */
@@ -133,6 +139,7 @@ const schema = z.object({
   SPARKFN_KAFKA_GROUP: z.string().min(1).default('sparkfn-log-archiver'),
   SPARKFN_KAFKA_CLIENT_ID: z.string().min(1).default('sparkfn'),
   SPARKFN_KAFKA_FROM_BEGINNING: bool('SPARKFN_KAFKA_FROM_BEGINNING').default(true),
+  SPARKFN_KAFKA_MAX_RECORD_ATTEMPTS: numberIn('SPARKFN_KAFKA_MAX_RECORD_ATTEMPTS must be a whole number of attempts from 1 to 100', { min: 1, max: 100 }).default(DEFAULT_KAFKA_MAX_RECORD_ATTEMPTS),
 
   SPARKFN_K8S_URL: z.url({ message: 'SPARKFN_K8S_URL must be the apiserver URL, e.g. https://10.0.0.1:6443' }).optional(),
   SPARKFN_K8S_TOKEN: z.string().optional(),

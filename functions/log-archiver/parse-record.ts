@@ -18,7 +18,9 @@ export type DeadLetterReason =
   | 'message-not-string'
   | 'no-identity'
   | 'unsafe-id'
-  | 'line-too-long';
+  | 'line-too-long'
+  /** The record's chunk failed every write attempt while the store took other writes (archive-batch.ts). */
+  | 'write-failed';
 
 /** One line to archive, with whose log it is and where it came from. */
 export interface LogEntry {
