@@ -248,6 +248,14 @@ describe('log-archiver', () => {
       expect(await keys(store, 'deadletter/')).toEqual([deadLetterKey(TOPIC, 0, 5), deadLetterKey(TOPIC, 0, 6)]);
     });
 
+    it('replaces the line-too-long dead letter of a cut line whose chunk then failed, and counts the record once', async () => {
+      await store.put(`logs/${POISON_APP}`, 'in the way');
+      const long = poisonLine('y'.repeat(2000));
+      const summary = await archive([record(1, executorLine('good')), record(2, long)], store, { ...FAST_RETRY, maxLineBytes: 1024 });
+      expect(summary).toMatchObject({ archived: 1, truncated: 1, deadLettered: 1 });
+      expect(await readDeadLetter(TOPIC, 0, 2)).toMatchObject({ reason: 'write-failed', attempts: 3 });
+    });
+
     it.each([
       ['one chunk', [record(1, executorLine('a'))]],
       ['several chunks and a dead letter', [record(1, executorLine('a')), record(2, poisonLine('b')), record(3, executorLine('c', { stream: 'stdout' })), record(4, 'not json')]],
