@@ -1,7 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../config.js';
 import { ConfigError, SparkfnError, UsageError, errorMessage } from '../errors.js';
-import { assertKeySegment } from '../ids.js';
 import { functions as registered } from '../../functions/index.js';
 import { createDeps } from '../platform/runtime.js';
 import { createLogger } from '../logger.js';
@@ -116,8 +115,6 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
     })
     .action(async (appId: string, executorId: string, stream: string | undefined, options: { tail?: number }) => {
       const config = loadConfig(io.env);
-      asUsage(() => [assertKeySegment(appId, 'app id'), assertKeySegment(executorId, 'executor id')]);
-      if (stream !== undefined && stream !== 'stdout' && stream !== 'stderr') throw new UsageError(`The log is stdout or stderr, not ${JSON.stringify(stream)}.`, 'unknown-stream');
       const { printLog } = await import('../../functions/log-viewer/cli.js');
       const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL, 2) });
       await printLog({ appId, executorId, ...(stream !== undefined && { stream }), ...(options.tail !== undefined && { tail: options.tail }) }, deps, io.out);

@@ -236,15 +236,10 @@ describe('exit codes (issue #14): 2 for usage and configuration, 1 when the work
       expect(err).toMatch(/Nothing is archived for app spark-unknown/);
     });
 
-    it.each([
-      ['an app id that is not a key segment', ['logs', 'a..b', '1'], /app id "a\.\.b" contains '\.\.'/],
-      ['an executor id over the id limit', ['logs', 'spark-1', 'x'.repeat(241)], /executor id .* 241 bytes long/],
-      ['a log other than stdout or stderr', ['logs', 'spark-1', '1', 'syslog'], /stdout or stderr, not "syslog"/],
-      ['a --tail that is not a number of lines', ['logs', 'spark-1', '1', '--tail', '0'], /number of lines/],
-    ])('exits 2 on %s', async (_, args, message) => {
-      const { code, err } = await sparkfn(args);
+    it('exits 2 on a --tail that is not a number of lines', async () => {
+      const { code, err } = await sparkfn(['logs', 'spark-1', '1', '--tail', '0']);
       expect(code).toBe(2);
-      expect(err).toMatch(message);
+      expect(err).toMatch(/number of lines/);
     });
   });
 
