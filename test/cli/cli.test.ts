@@ -122,6 +122,14 @@ describe('sparkfn invoke', () => {
     expect(err).toMatch(/quota-retry answered 401/);
   });
 
+  it('exits 1 when the function answered 5xx', async () => {
+    const failing: SparkFunction = { name: 'failing', triggers: ['http'], run: async () => ({ status: 503, body: JSON.stringify({ error: { reason: 'store-down', message: 'The store is down.' } }) }) };
+    const http = JSON.stringify({ kind: 'http', source: 'local', method: 'POST', path: '/x', query: {}, headers: {}, body: '' });
+    const { code, err } = await sparkfn(['invoke', 'failing', '--event', '-'], {}, { stdin: http, functions: [failing] });
+    expect(code).toBe(1);
+    expect(err).toBe('sparkfn: failing answered 503: The store is down.\n');
+  });
+
   it('exits 0 when the function answered 2xx', async () => {
     const answering: SparkFunction = { name: 'answering', triggers: ['http'], run: async () => ({ status: 202, body: 'queued' }) };
     const http = JSON.stringify({ kind: 'http', source: 'local', method: 'POST', path: '/x', query: {}, headers: {}, body: '' });
