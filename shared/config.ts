@@ -17,6 +17,12 @@ export const DEFAULT_ARCHIVER_MAX_LINE_BYTES = 1024 * 1024;
 export const DEFAULT_ARCHIVER_COMPACT_IDLE_SECONDS = 30 * 60;
 /** zlib's default level: within a few percent of level 9's ratio on log text at a fraction of its CPU. */
 export const DEFAULT_ARCHIVER_GZIP_LEVEL = 6;
+/**
+ * 5 writes of one object (waits of 0.1, 0.2, 0.4 and 0.8 s between them) before its records are
+ * dead-lettered: a store that blips recovers within that, a key that fails five times in a row
+ * while other writes succeed is not going to work, and the batch still ends in under 2 s.
+ */
+export const DEFAULT_KAFKA_MAX_RECORD_ATTEMPTS = 5;
 /** One stock-out signal opens a spot breaker: ECI reports a zone out of stock only after it tried (Karpenter marks an offering unavailable on the first error too). */
 export const DEFAULT_SPOT_OPEN_THRESHOLD = 1;
 /** Signals older than 5 minutes no longer count towards the threshold: ECI re-checks spot stock every 5 minutes. */
@@ -78,15 +84,17 @@ export const DEFAULT_QUOTA_DEADLINE_SECONDS = 6 * 60 * 60;
 /** 30 s: freed quota is used within a driver's start-up time; under serve, ResourceQuota changes drain sooner. */
 export const DEFAULT_QUOTA_DRAIN_EVERY_SECONDS = 30;
 
+// Only true and false (any case): a 1, yes or on that one reader takes as true another takes as
+// false, so it is refused with the fix instead of guessed.
 const bool = (variable: string) =>
   z
     .string()
     .trim()
     .toLowerCase()
-    .refine((v) => ['true', 'false', '1', '0', 'yes', 'no', ''].includes(v), {
+    .refine((v) => v === 'true' || v === 'false', {
       message: `${variable} must be true or false`,
     })
-    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+    .transform((v) => v === 'true');
 
 const csv = z
   .string()
@@ -96,6 +104,19 @@ const csv = z
       .map((s) => s.trim())
       .filter(Boolean),
   );
+
+/** `host:port`, the host a name, an IPv4 address or a bracketed IPv6 address; the port 1-65535. */
+const BROKER = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
+
+const brokers = csv.superRefine((list, ctx) => {
+  if (list.length === 0) ctx.addIssue({ code: 'custom', message: 'SPARKFN_KAFKA_BROKERS must list at least one broker as host:port, e.g. kafka-0:9092,kafka-1:9092 (unset it to turn the consumer off)' });
+  for (const broker of list) {
+    const port = Number(BROKER.exec(broker)?.[2]);
+    if (!(port >= 1 && port <= 65535)) {
+      ctx.addIssue({ code: 'custom', message: `SPARKFN_KAFKA_BROKERS must list brokers as host:port, e.g. kafka-0:9092; ${JSON.stringify(broker)} is not` });
+    }
+  }
+});
 
 const storeUrl = z
   .string()
@@ -128,11 +149,12 @@ const schema = z.object({
   SPARKFN_S3_ACCESS_KEY_ID: z.string().optional(),
   SPARKFN_S3_SECRET_ACCESS_KEY: z.string().optional(),
 
-  SPARKFN_KAFKA_BROKERS: csv.optional(),
+  SPARKFN_KAFKA_BROKERS: brokers.optional(),
   SPARKFN_KAFKA_TOPICS: csv.default(['spark-logs']),
   SPARKFN_KAFKA_GROUP: z.string().min(1).default('sparkfn-log-archiver'),
   SPARKFN_KAFKA_CLIENT_ID: z.string().min(1).default('sparkfn'),
   SPARKFN_KAFKA_FROM_BEGINNING: bool('SPARKFN_KAFKA_FROM_BEGINNING').default(true),
+  SPARKFN_KAFKA_MAX_RECORD_ATTEMPTS: numberIn('SPARKFN_KAFKA_MAX_RECORD_ATTEMPTS must be a whole number of attempts from 1 to 100', { min: 1, max: 100 }).default(DEFAULT_KAFKA_MAX_RECORD_ATTEMPTS),
 
   SPARKFN_K8S_URL: z.url({ message: 'SPARKFN_K8S_URL must be the apiserver URL, e.g. https://10.0.0.1:6443' }).optional(),
   SPARKFN_K8S_TOKEN: z.string().optional(),
@@ -239,6 +261,12 @@ const schema = z.object({
 
 export type Config = z.infer<typeof schema>;
 
+/**
+ * Variables whose presence turns a part on: set but empty (`SPARKFN_KAFKA_BROKERS=` from a
+ * template whose value went missing) is an error, not the part quietly off.
+ */
+const SET_MEANS_ON: ReadonlySet<string> = new Set(['SPARKFN_KAFKA_BROKERS']);
+
 /** The variables `loadConfig` reads, for the README check and `sparkfn doctor`. */
 export const CONFIG_VARIABLES = Object.keys(schema.shape) as (keyof Config)[];
 
@@ -251,7 +279,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const input: Record<string, string> = {};
   for (const key of CONFIG_VARIABLES) {
     const value = env[key];
-    if (value !== undefined && value !== '') input[key] = value;
+    // An empty value means unset, except where that would silently turn a part off.
+    if (value !== undefined && (value !== '' || SET_MEANS_ON.has(key))) input[key] = value;
   }
   const parsed = schema.safeParse(input);
   if (!parsed.success) {

@@ -79,3 +79,14 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return typeof err === 'string' ? err : JSON.stringify(err);
 }
+
+/**
+ * A command used wrongly: an unknown function, an option value out of range, an event file that
+ * is missing or not JSON. The CLI exits 2 for it, as for a ConfigError; the work never started.
+ */
+export class UsageError extends InvalidInputError {
+  constructor(message: string, reason = 'usage') {
+    super(message, reason);
+    this.name = 'UsageError';
+  }
+}

@@ -43,12 +43,37 @@ describe('config', () => {
     ['SPARKFN_LOG_LEVEL', 'loud', /SPARKFN_LOG_LEVEL/],
     ['SPARKFN_S3_ENDPOINT', 'not a url', /URL/],
     ['SPARKFN_WEBHOOK_TOKEN', 'short', /at least 16/],
+    // Issue #14: a boolean is true or false, nothing else.
+    ['SPARKFN_DRY_RUN', 'yes', /SPARKFN_DRY_RUN must be true or false/],
+    ['SPARKFN_STORE_FSYNC', '1', /true or false/],
+    ['SPARKFN_KAFKA_FROM_BEGINNING', 'on', /true or false/],
+    ['SPARKFN_JANITOR_DRY_RUN', '0', /true or false/],
+    // Issue #14: set but empty, or a broker without a port.
+    ['SPARKFN_KAFKA_BROKERS', '', /at least one broker as host:port/],
+    ['SPARKFN_KAFKA_BROKERS', ' , ', /at least one broker/],
+    ['SPARKFN_KAFKA_BROKERS', 'kafka-0', /"kafka-0" is not/],
+    ['SPARKFN_KAFKA_BROKERS', 'kafka-0:9092,kafka-1', /"kafka-1" is not/],
+    ['SPARKFN_KAFKA_BROKERS', 'kafka-0:99999', /host:port/],
+    ['SPARKFN_KAFKA_BROKERS', 'kafka-0:', /host:port/],
+    ['SPARKFN_KAFKA_MAX_RECORD_ATTEMPTS', '0', /from 1 to 100/],
   ])('names %s and the fix when it is %j', (variable, value, fix) => {
     const problems = problemsOf({ [variable]: value });
     expect(problems).toHaveLength(1);
     expect(problems[0]!.variable).toBe(variable);
     expect(problems[0]!.message).toMatch(fix);
     expect(problems[0]!.message.startsWith(variable)).toBe(true);
+  });
+
+  it('takes true and false in any case, and brokers by name, IPv4 or IPv6 with a port', () => {
+    const config = loadConfig({ SPARKFN_DRY_RUN: 'TRUE', SPARKFN_STORE_FSYNC: ' false ', SPARKFN_KAFKA_BROKERS: 'kafka-0.kafka:9092,10.0.0.7:9093,[::1]:9094' });
+    expect(config.SPARKFN_DRY_RUN).toBe(true);
+    expect(config.SPARKFN_STORE_FSYNC).toBe(false);
+    expect(config.SPARKFN_KAFKA_BROKERS).toEqual(['kafka-0.kafka:9092', '10.0.0.7:9093', '[::1]:9094']);
+    expect(config.SPARKFN_KAFKA_MAX_RECORD_ATTEMPTS).toBe(5);
+  });
+
+  it('takes an empty boolean as unset (its default)', () => {
+    expect(loadConfig({ SPARKFN_KAFKA_FROM_BEGINNING: '' }).SPARKFN_KAFKA_FROM_BEGINNING).toBe(true);
   });
 
   it('reports every bad variable at once', () => {

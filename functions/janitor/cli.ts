@@ -32,7 +32,7 @@ export function formatReport(report: JanitorReport): string {
   const lines = [
     `janitor ${summary.dryRun ? 'dry run (nothing deleted)' : 'run'} ${summary.runId}`,
     '',
-    rows.length > 0 ? formatTable(['namespace', 'app', 'why', 'kind', 'how', 'objects', verb], rows) : 'Nothing is due.',
+    rows.length > 0 ? formatTable(['namespace', 'app', 'why', 'kind', 'how', 'objects', verb], rows) : audit.errors.length > 0 ? 'Nothing was cleaned, and the run failed: see the errors below.' : 'Nothing is due.',
     '',
     `apps: ${summary.apps} (running ${summary.running}, finished ${summary.finished}, orphaned ${summary.orphaned}, opted out ${summary.optedOut}, invalid ${summary.invalid})`,
     `due: ${summary.due}, cleaned ${summary.cleaned}, failed ${summary.failed}, left for the next run ${summary.deferred}${summary.stoppedEarly ? ' (deadline)' : ''}`,
@@ -57,4 +57,19 @@ export async function runJanitorCli(options: JanitorCliOptions, deps: Deps & { k
   const report = await cleanUp(deps, settings);
   out(formatReport(report));
   return report;
+}
+
+/**
+ * Why the run counts as failed (exit 1), or undefined when it did its work: an app that could
+ * not be cleaned, a list that failed (an apiserver that cannot be reached fails them all: then
+ * nothing was judged, which is not "nothing is due"), or an audit record that was not written.
+ */
+export function janitorFailure(report: JanitorReport): string | undefined {
+  const { summary, audit } = report;
+  if (summary.failed === 0 && summary.errors === 0) return undefined;
+  const parts = [
+    ...(summary.failed > 0 ? [`${summary.failed} app(s) could not be cleaned`] : []),
+    ...(summary.errors > summary.failed ? [`${summary.errors - summary.failed} other error(s), first: ${audit.errors.find((e) => !e.startsWith('app ')) ?? audit.errors[0]}`] : []),
+  ];
+  return `janitor: ${parts.join('; ')}.`;
 }

@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import { InvalidInputError } from '../../shared/errors.js';
+import { UsageError } from '../../shared/errors.js';
+import { asUsage } from '../../shared/cli/usage.js';
 import type { ObjectStore } from '../../shared/store/object-store.js';
 import { formatTable } from '../../shared/cli/table.js';
 import { buildReport, parseGroupBy, reportCells, reportCsv } from './report.js';
@@ -20,15 +21,18 @@ export interface ReportCliOptions {
 
 /**
  * `sparkfn cost report`: aggregates the cost records of a period and prints them as a table,
- * CSV or JSON, or writes one self-contained HTML page.
+ * CSV or JSON, or writes one self-contained HTML page. Bad options (a day that is not one,
+ * --from after --to, an unknown --by or --format) throw UsageError, before the store is read.
  * @example await costReportCommand(store, { by: 'label:team', format: 'table' }, Date.now(), process.stdout.write.bind(process.stdout))
  */
 export async function costReportCommand(store: ObjectStore, options: ReportCliOptions, now: number, out: (text: string) => void): Promise<void> {
   const format = options.format ?? 'table';
-  if (!(REPORT_FORMATS as readonly string[]).includes(format)) throw new InvalidInputError(`--format must be one of ${REPORT_FORMATS.join(', ')}.`, 'bad-format');
-  const to = options.to ?? new Date(now).toISOString().slice(0, 10);
-  const from = options.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_REPORT_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
-  const report = await buildReport(store, { from, to, by: parseGroupBy(options.by ?? 'namespace') });
+  if (!(REPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${REPORT_FORMATS.join(', ')}, not ${JSON.stringify(format)}.`, 'bad-format');
+  const to = options.to === undefined ? new Date(now).toISOString().slice(0, 10) : calendarDay(options.to, '--to');
+  const from = options.from === undefined ? new Date(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_REPORT_DAYS - 1) * 86_400_000).toISOString().slice(0, 10) : calendarDay(options.from, '--from');
+  if (from > to) throw new UsageError(`--from ${from} is after --to ${to}; the period would be empty.`, 'bad-period');
+  const by = asUsage(() => parseGroupBy(options.by ?? 'namespace'));
+  const report = await buildReport(store, { from, to, by });
   if (format === 'json') return out(JSON.stringify(report, null, 2) + '\n');
   if (format === 'csv') return out(reportCsv(report));
   if (format === 'html') {
@@ -40,4 +44,14 @@ export async function costReportCommand(store: ObjectStore, options: ReportCliOp
   out(`Spark job cost by ${report.by}, ${report.from} to ${report.to} (spot at its upper bound)\n`);
   out((rows.length ? formatTable(header!, rows) : 'No cost records in this period.') + '\n');
   for (const problem of report.problems) out(`! ${problem}\n`);
+}
+
+/** `value` when it is a day of the calendar as YYYY-MM-DD (2026-02-28, not 2026-02-30 or 2026-13-01); UsageError otherwise. */
+export function calendarDay(value: string, option: string): string {
+  const ms = /^\d{4}-\d{2}-\d{2}$/.test(value) ? Date.parse(`${value}T00:00:00Z`) : NaN;
+  // Date.parse rolls 2026-02-30 over to March; only a day that reads back the same is one.
+  if (!Number.isFinite(ms) || new Date(ms).toISOString().slice(0, 10) !== value) {
+    throw new UsageError(`${option} must be a day as YYYY-MM-DD, such as 2026-03-31; ${JSON.stringify(value)} is not one.`, 'bad-day');
+  }
+  return value;
 }

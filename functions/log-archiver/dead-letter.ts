@@ -28,6 +28,8 @@ export interface DeadLetter {
   headers: Record<string, { text: string; encoding: 'utf8' | 'base64' }>;
   reason: DeadLetterReason;
   detail: string;
+  /** For `write-failed`: how many times the record's chunk was tried. */
+  attempts?: number;
 }
 
 /**
@@ -35,7 +37,7 @@ export interface DeadLetter {
  * are UTF-8, else base64. Nothing in it depends on when it was written, so a retry rewrites the
  * same bytes.
  */
-export function deadLetter(record: KafkaRecord, reason: DeadLetterReason, detail: string): DeadLetter {
+export function deadLetter(record: KafkaRecord, reason: DeadLetterReason, detail: string, attempts?: number): DeadLetter {
   const key = encodeBytes(record.key);
   const value = encodeBytes(record.value);
   const headers: DeadLetter['headers'] = {};
@@ -56,6 +58,7 @@ export function deadLetter(record: KafkaRecord, reason: DeadLetterReason, detail
     headers,
     reason,
     detail,
+    ...(attempts !== undefined && { attempts }),
   };
 }
 

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { keySegmentProblem } from '../../shared/ids.js';
 import type { KafkaRecord } from '../../shared/platform/trigger.js';
+import { objectKeyProblem } from '../../shared/store/object-key.js';
 import { MAX_CHUNK_KEY_BYTES, chunkKey } from './chunk-key.js';
 import { type ValueFacts, extractFilebeat } from './fast-extract.js';
 import type { FilebeatEvent } from './filebeat-event.js';
@@ -17,7 +18,9 @@ export type DeadLetterReason =
   | 'message-not-string'
   | 'no-identity'
   | 'unsafe-id'
-  | 'line-too-long';
+  | 'line-too-long'
+  /** The record's chunk failed every write attempt while the store took other writes (archive-batch.ts). */
+  | 'write-failed';
 
 /** One line to archive, with whose log it is and where it came from. */
 export interface LogEntry {
@@ -152,8 +155,13 @@ function placeProblem(appId: string, executorId: string, source: string, topic: 
     }
   }
   if (!problem) {
+    // The longest chunk name this place can get (partition 2^31, 20-digit offsets), checked as
+    // every store checks a key: a record whose chunk no store can hold is dead-lettered now, not
+    // retried on every delivery.
     const longest = chunkKey({ appId, executorId, stream: 'stdout', topic, partition: 2 ** 31, firstOffset: 0, lastOffset: 0 });
-    if (Buffer.byteLength(longest) > MAX_CHUNK_KEY_BYTES) problem = `The app id, executor id and topic together make an object key longer than ${MAX_CHUNK_KEY_BYTES} bytes.`;
+    const keyProblem = objectKeyProblem(longest);
+    if (keyProblem) problem = `The app id ${JSON.stringify(appId.slice(0, 80))}, executor id and topic make a chunk key that ${keyProblem}.`;
+    else if (Buffer.byteLength(longest) > MAX_CHUNK_KEY_BYTES) problem = `The app id, executor id and topic together make an object key longer than ${MAX_CHUNK_KEY_BYTES} bytes.`;
   }
   byPlace?.set(source, problem);
   return problem;

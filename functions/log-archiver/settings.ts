@@ -4,6 +4,7 @@ import {
   DEFAULT_ARCHIVER_IDENTITY_ORDER,
   DEFAULT_ARCHIVER_KEY_TEMPLATE,
   DEFAULT_ARCHIVER_MAX_LINE_BYTES,
+  DEFAULT_KAFKA_MAX_RECORD_ATTEMPTS,
   loadConfig,
   type Config,
 } from '../../shared/config.js';
@@ -21,6 +22,10 @@ export interface ArchiverSettings {
   /** An executor with no chunk newer than this is compacted by the timer. */
   compactIdleMs: number;
   gzipLevel: number;
+  /** Writes of one object tried before its records are dead-lettered as `write-failed` (SPARKFN_KAFKA_MAX_RECORD_ATTEMPTS). */
+  maxRecordAttempts: number;
+  /** First wait before a failed write is tried again (default RETRY_BASE_DELAY_MS); not configurable, tests make it small. */
+  retryBaseDelayMs?: number;
   /** Largest text of one gzip member (default MAX_MEMBER_TEXT_BYTES); not configurable, tests make it small. */
   maxMemberTextBytes?: number;
 }
@@ -32,6 +37,7 @@ export const DEFAULT_SETTINGS: ArchiverSettings = {
   maxLineBytes: DEFAULT_ARCHIVER_MAX_LINE_BYTES,
   compactIdleMs: DEFAULT_ARCHIVER_COMPACT_IDLE_SECONDS * 1000,
   gzipLevel: DEFAULT_ARCHIVER_GZIP_LEVEL,
+  maxRecordAttempts: DEFAULT_KAFKA_MAX_RECORD_ATTEMPTS,
 };
 
 /** The settings a loaded Config describes. */
@@ -42,6 +48,7 @@ export function settingsFromConfig(config: Config): ArchiverSettings {
     maxLineBytes: config.SPARKFN_ARCHIVER_MAX_LINE_BYTES,
     compactIdleMs: config.SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS * 1000,
     gzipLevel: config.SPARKFN_ARCHIVER_GZIP_LEVEL,
+    maxRecordAttempts: config.SPARKFN_KAFKA_MAX_RECORD_ATTEMPTS,
   };
 }
 

@@ -1,11 +1,16 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../config.js';
-import { ConfigError, SparkfnError, errorMessage } from '../errors.js';
+import { ConfigError, SparkfnError, UsageError, errorMessage } from '../errors.js';
 import { functions as registered } from '../../functions/index.js';
 import { createDeps } from '../platform/runtime.js';
 import { createLogger } from '../logger.js';
 import type { SparkFunction } from '../platform/function.js';
-import { invokeByName } from '../platform/invoke.js';
+import { fitToFunction } from '../platform/fit-to-function.js';
+import { isHttpResult } from '../platform/http-response.js';
+import { findFunction } from '../platform/invoke.js';
+import { normalizeTrigger } from '../platform/normalize.js';
+import type { HttpResult } from '../platform/trigger.js';
+import { asUsage } from './usage.js';
 import { readEventSource } from './read-event.js';
 import { runDemo } from './demo.js';
 import { startServe } from './serve.js';
@@ -31,6 +36,18 @@ function portNumber(value: string): number {
   return port;
 }
 
+/** `: <the error's message>` from an HTTP result's JSON error body, or nothing. */
+function httpErrorMessage(result: HttpResult): string {
+  const body = typeof result.body === 'string' || Buffer.isBuffer(result.body) ? result.body.toString() : '';
+  try {
+    const error = (JSON.parse(body) as { error?: { message?: unknown } | string }).error;
+    const message = typeof error === 'string' ? error : error?.message;
+    return typeof message === 'string' ? `: ${message.replace(/\.$/, '')}` : '';
+  } catch {
+    return '';
+  }
+}
+
 /**
  * Runs the `sparkfn` command line and resolves to its exit code: 0 on success, 1 when the
  * work failed, 2 for a usage or configuration error.
@@ -48,14 +65,18 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
     .requiredOption('-e, --event <file|->', 'the trigger payload: a JSON file, or - for standard input')
     .action(async (name: string, options: { event: string }) => {
       const config = loadConfig(io.env);
+      const fn = asUsage(() => findFunction(functions, name));
       const raw = await readEventSource(options.event, io.stdin);
       // The result goes to stdout; logs go to stderr so the output stays one JSON document.
       const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL, 2) });
-      const result = await invokeByName(functions, name, raw, deps);
+      // Everything before the function runs (the payload's shape, the trigger kinds it takes) is about the command line.
+      const input = asUsage(() => fitToFunction(normalizeTrigger(raw), fn.triggers, { functionName: fn.name, onSkip: (message) => deps.logger.warn(message) }), `The event ${options.event === '-' ? 'on standard input' : `in ${options.event}`} cannot be used: `);
+      const result = await fn.run(input, deps);
       io.out(JSON.stringify(result, null, 2) + '\n');
+      if (isHttpResult(result) && result.status >= 400) throw new SparkfnError(`${fn.name} answered ${result.status}${httpErrorMessage(result)}.`);
       // A run summary that counts failed work exits 1 (0 done, 1 work failed), with its failure sentences when it has them.
       const { failed, failures } = (result ?? {}) as { failed?: unknown; failures?: unknown };
-      if (typeof failed === 'number' && failed > 0) throw new SparkfnError(`${name}: ${failed} failed${Array.isArray(failures) && failures.length > 0 ? `: ${failures.join(' ')}` : '; see the result above'}`);
+      if (typeof failed === 'number' && failed > 0) throw new SparkfnError(`${fn.name}: ${failed} failed${Array.isArray(failures) && failures.length > 0 ? `: ${failures.join(' ')}` : '; see the result above'}`);
     });
 
   program
@@ -126,13 +147,14 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
     .action(async (options: { dryRun?: boolean; namespace?: string[] }) => {
       const config = loadConfig(io.env);
       const { kubeConfigFromConfig } = await import('../k8s/client.js');
-      const { runJanitorCli } = await import('../../functions/janitor/cli.js');
+      const { janitorFailure, runJanitorCli } = await import('../../functions/janitor/cli.js');
       const { settingsFromConfig } = await import('../../functions/janitor/settings.js');
       const kubeConfig = await kubeConfigFromConfig(config);
       if (!kubeConfig) throw new ConfigError('Invalid configuration: janitor needs a cluster; set SPARKFN_K8S_URL (with a token) or KUBECONFIG.', [{ variable: 'SPARKFN_K8S_URL', message: 'point it at the apiserver' }]);
       const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL === 'info' ? 'warn' : config.SPARKFN_LOG_LEVEL, 2) });
       const report = await runJanitorCli({ ...(options.dryRun ? { dryRun: true } : {}), ...(options.namespace ? { namespaces: options.namespace } : {}) }, { ...deps, kubeConfig }, io.out, settingsFromConfig(config));
-      if (report.summary.failed > 0) throw new SparkfnError(`janitor: ${report.summary.failed} app(s) could not be cleaned; see the errors above.`);
+      const failure = janitorFailure(report);
+      if (failure) throw new SparkfnError(failure);
     });
 
   program
@@ -178,7 +200,7 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
     return 0;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof UsageError) {
       io.err(`sparkfn: ${err.message}\n`);
       return 2;
     }

@@ -2,6 +2,14 @@ import { InvalidInputError } from '../errors.js';
 
 /** S3's limit on a whole key, in UTF-8 bytes (OSS allows 1023; the prefix counts too). */
 export const MAX_KEY_BYTES = 1024;
+/**
+ * Longest segment of a key, in UTF-8 bytes: the filesystem store makes each segment a file or
+ * folder name, and ext4, XFS, btrfs and APFS stop a name at 255 bytes (NAME_MAX). The store adds
+ * no suffix to a segment (its metadata mirror uses the same names, temp files have short names of
+ * their own), so this is the whole limit. S3 and OSS would take longer segments; both stores
+ * check every key against both limits so that a key one accepts, the other accepts too.
+ */
+export const MAX_SEGMENT_BYTES = 255;
 
 // C0 controls, DEL and C1 controls, plus the backslash that Windows paths and some proxies treat as a separator.
 const UNSAFE_CHAR = /[\u0000-\u001f\u007f-\u009f\\]/;
@@ -19,13 +27,17 @@ export function objectKeyProblem(key: unknown): string | undefined {
   for (const segment of key.split('/')) {
     if (segment === '') return 'has an empty segment (// or a trailing /)';
     if (segment === '.' || segment === '..') return `has a ${JSON.stringify(segment)} segment`;
+    if (segment.length > MAX_SEGMENT_BYTES || Buffer.byteLength(segment, 'utf8') > MAX_SEGMENT_BYTES) {
+      return `has a segment of ${Buffer.byteLength(segment, 'utf8')} bytes; a file name stops at ${MAX_SEGMENT_BYTES}`;
+    }
   }
   return undefined;
 }
 
 /**
  * Returns `key` when it is a safe object key: relative, `/`-separated, no empty, `.` or `..`
- * segments, no backslash or control character, at most {@link MAX_KEY_BYTES} bytes of UTF-8.
+ * segments, no backslash or control character, at most {@link MAX_KEY_BYTES} bytes of UTF-8 and
+ * {@link MAX_SEGMENT_BYTES} per segment.
  * Throws InvalidInputError otherwise. Both stores check every key with it, so a key that one
  * store accepts the other accepts too, and no key can leave a `file://` directory.
  * @example assertObjectKey('logs/spark-1/exec-1/stdout.log.gz') // returned as is

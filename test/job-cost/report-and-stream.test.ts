@@ -125,10 +125,10 @@ describe('sparkfn cost report', () => {
     expect(body).not.toMatch(/<script[^>]+src=|<link[^>]+href=|https?:\/\//);
   });
 
-  it('refuses an unknown grouping with exit code 1 and a sentence', async () => {
+  it('refuses an unknown grouping with exit code 2 (a usage error, issue #14) and a sentence', async () => {
     const store = await tempStore();
     const bad = io({ SPARKFN_STORE: store.url });
-    expect(await main(['node', 'sparkfn', 'cost', 'report', '--by', 'colour'], bad.value)).toBe(1);
+    expect(await main(['node', 'sparkfn', 'cost', 'report', '--by', 'colour'], bad.value)).toBe(2);
     expect(bad.err.join('')).toMatch(/--by must be namespace, day or label:<key>/);
   });
 });

@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { chunkKey } from '../../functions/log-archiver/chunk-key.js';
@@ -6,7 +8,7 @@ import { run } from '../../functions/log-archiver/handler.js';
 import type { ArchiveSummary } from '../../functions/log-archiver/archive-batch.js';
 import { parseKeyTemplate } from '../../functions/log-archiver/key-template.js';
 import { DeadlineError, InvalidInputError } from '../../shared/errors.js';
-import type { FileObjectStore } from '../../shared/store/fs-store.js';
+import { FileObjectStore } from '../../shared/store/fs-store.js';
 import type { ObjectStore } from '../../shared/store/object-store.js';
 import { getBuffer } from '../../shared/store/read.js';
 import { APP_ID, TOPIC, batch, depsFor, executorLine, filebeatValue, keys, linesOf, record, tempStore, text } from './support.js';
@@ -15,6 +17,9 @@ let store: FileObjectStore;
 let cleanup: () => Promise<void>;
 beforeEach(async () => ({ store, cleanup } = await tempStore()));
 afterEach(async () => cleanup());
+
+/** Three attempts, a millisecond apart: the retry logic without the default's waits. */
+const FAST_RETRY = { maxRecordAttempts: 3, retryBaseDelayMs: 1 };
 
 const key = (executorId: string, stream: 'stdout' | 'stderr', first: number, last: number, partition = 0) =>
   chunkKey({ appId: APP_ID, executorId, stream, topic: TOPIC, partition, firstOffset: first, lastOffset: last });
@@ -114,7 +119,9 @@ describe('log-archiver', () => {
       ['an executor id with ..', unsafe('..'), 'unsafe-id'],
       ['an executor id with a slash', unsafe('1/../../etc'), 'unsafe-id'],
       ['an executor id with a control character', unsafe('1\u0007'), 'unsafe-id'],
-      ['an executor id over 253 characters', unsafe('x'.repeat(254)), 'unsafe-id'],
+      ['an executor id over 240 bytes', unsafe('x'.repeat(241)), 'unsafe-id'],
+      // Issue #14: 102 characters of CJK text are 306 bytes, past the 255 a file name may have.
+      ['an app id of 306 bytes', filebeatValue('filestream', (e) => ((e.fields as Record<string, string>).app_id = '日'.repeat(102))), 'unsafe-id'],
       ['an app id with ..', filebeatValue('filestream', (e) => ((e.fields as Record<string, string>).app_id = 'spark-..-1')), 'unsafe-id'],
       ['an empty value', Buffer.alloc(0), 'empty-value'],
     ])('dead-letters %s and archives the rest of the batch', async (_, value, reason) => {
@@ -125,6 +132,17 @@ describe('log-archiver', () => {
       expect(letter).toMatchObject({ function: 'log-archiver', topic: TOPIC, partition: 0, offset: '2', key: 'k1', keyEncoding: 'utf8', reason });
       expect(letter.detail).toMatch(/\.$/);
       expect(deadLetterValue(letter)!.equals(value)).toBe(true);
+    });
+
+    it('dead-letters at once, without a failed write, a record whose chunk file name would pass 255 bytes', async () => {
+      // Kafka's longest topic (249) fits a dead letter's key, but its chunk file name
+      // (<topic>-<partition>-<20 digits>-<20 digits>.log.gz) would be 300+ bytes.
+      const topic = 't'.repeat(249);
+      const summary = await archive([record(7, executorLine('a line'), { topic })]);
+      expect(summary).toMatchObject({ archived: 0, deadLettered: 1, deadLetters: { 'unsafe-id': 1 } });
+      const letter = await readDeadLetter(topic, 0, 7);
+      expect(letter.detail).toMatch(/a file name stops at 255/);
+      expect(await keys(store, 'logs/')).toEqual([]);
     });
 
     it('puts dead letters at deadletter/log-archiver/<topic>/<partition>/<offset>.json, offsets zero-padded', async () => {
@@ -188,20 +206,82 @@ describe('log-archiver', () => {
     expect(await keys(store)).toEqual([]);
   });
 
-  it('fails the batch when a write fails, and a retry rewrites the same keys with nothing duplicated', async () => {
+  it('fails the batch when the store is unavailable for a write, and a retry rewrites the same keys with nothing duplicated', async () => {
     let failing = true;
     const flaky: ObjectStore = Object.create(store) as ObjectStore;
     flaky.put = async (k, body, options) => {
-      if (failing && k.includes('/stdout/')) throw new Error('injected: the store refused the write');
+      if (failing && k.includes('/stdout/')) throw Object.assign(new Error('injected: connection reset'), { code: 'ECONNRESET' });
       return store.put(k, body, options);
     };
     const records = [record(1, executorLine('err line')), record(2, executorLine('out line', { stream: 'stdout' })), record(3, 'bad')];
-    await expect(archive(records, flaky)).rejects.toThrow(/injected/);
+    await expect(archive(records, flaky, FAST_RETRY)).rejects.toThrow(/store is unavailable .*injected: connection reset, after 3 attempt/);
+    expect(await keys(store, 'deadletter/')).toEqual([deadLetterKey(TOPIC, 0, 3)]);
     failing = false;
     const summary = await archive(records, flaky);
     expect(summary).toMatchObject({ archived: 2, chunks: 2, deadLettered: 1 });
     expect(await keys(store)).toEqual([deadLetterKey(TOPIC, 0, 3), key('1', 'stderr', 1, 1), key('1', 'stdout', 2, 2)]);
     expect(await text(store, key('1', 'stdout', 2, 2))).toBe('out line\n');
+  });
+
+  describe('a record that fails every time (issue #14)', () => {
+    // A real, lasting failure of one key: an object at logs/poison-app makes logs/poison-app/… a
+    // path through a file, which the file store refuses (key-conflict) on every attempt.
+    const POISON_APP = 'spark-poison';
+    const poisonLine = (message: string) => executorLine(message, { appId: POISON_APP });
+
+    it('dead-letters the records of a chunk that failed every attempt while other writes succeeded, and archives the rest', async () => {
+      await store.put(`logs/${POISON_APP}`, 'in the way');
+      const records = [record(1, executorLine('good 1')), record(2, poisonLine('poison')), record(3, executorLine('good 3'))];
+      const summary = await archive(records, store, FAST_RETRY);
+      expect(summary).toMatchObject({ records: 3, archived: 2, chunks: 1, deadLettered: 1, deadLetters: { 'write-failed': 1 }, retries: 2 });
+      expect(linesOf(await text(store, key('1', 'stderr', 1, 3)))).toEqual(['good 1', 'good 3']);
+      const letter = await readDeadLetter(TOPIC, 0, 2);
+      expect(letter).toMatchObject({ reason: 'write-failed', attempts: 3, offset: '2' });
+      expect(letter.detail).toMatch(/could not be written after 3 attempt\(s\).*collides with another key/);
+      expect(deadLetterValue(letter)!.equals(records[1]!.value!)).toBe(true);
+    });
+
+    it('dead-letters a failing chunk that is the whole batch: its dead letters show the store takes writes', async () => {
+      await store.put(`logs/${POISON_APP}`, 'in the way');
+      const summary = await archive([record(5, poisonLine('a')), record(6, poisonLine('b'))], store, FAST_RETRY);
+      expect(summary).toMatchObject({ archived: 0, chunks: 0, deadLettered: 2, deadLetters: { 'write-failed': 2 } });
+      expect(await keys(store, 'deadletter/')).toEqual([deadLetterKey(TOPIC, 0, 5), deadLetterKey(TOPIC, 0, 6)]);
+    });
+
+    it('replaces the line-too-long dead letter of a cut line whose chunk then failed, and counts the record once', async () => {
+      await store.put(`logs/${POISON_APP}`, 'in the way');
+      const long = poisonLine('y'.repeat(2000));
+      const summary = await archive([record(1, executorLine('good')), record(2, long)], store, { ...FAST_RETRY, maxLineBytes: 1024 });
+      expect(summary).toMatchObject({ archived: 1, truncated: 1, deadLettered: 1 });
+      expect(await readDeadLetter(TOPIC, 0, 2)).toMatchObject({ reason: 'write-failed', attempts: 3 });
+    });
+
+    it.each([
+      ['one chunk', [record(1, executorLine('a'))]],
+      ['several chunks and a dead letter', [record(1, executorLine('a')), record(2, poisonLine('b')), record(3, executorLine('c', { stream: 'stdout' })), record(4, 'not json')]],
+    ])('dead-letters nothing and fails the batch when the store fails every write (%s)', async (_, records) => {
+      // A store whose folder is a file: every write fails, for every key.
+      const broken = new FileObjectStore(join(store.dir, 'logs-are-a-file'));
+      await writeFile(broken.dir, 'not a folder');
+      await expect(archive(records, broken, FAST_RETRY)).rejects.toThrow(/store is failing|could not be written/);
+      // Only the file that breaks the other store: no dead letter anywhere.
+      expect(await keys(store)).toEqual(['logs-are-a-file']);
+    });
+
+    it('writes a chunk whose first attempts failed, once the store takes it', async () => {
+      let failures = 0;
+      const flaky: ObjectStore = Object.create(store) as ObjectStore;
+      flaky.put = async (k, body, options) => {
+        if (k.startsWith('logs/') && failures < 2) {
+          failures++;
+          throw new Error('injected: refused twice');
+        }
+        return store.put(k, body, options);
+      };
+      const summary = await archive([record(1, executorLine('kept'))], flaky, FAST_RETRY);
+      expect(summary).toMatchObject({ archived: 1, deadLettered: 0, retries: 2 });
+      expect(await text(store, key('1', 'stderr', 1, 1))).toBe('kept\n');
+    });
   });
 
   it('reports its metrics', async () => {

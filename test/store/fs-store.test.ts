@@ -113,8 +113,9 @@ describe('FileObjectStore', () => {
   });
 
   it('rejects a key segment longer than the filesystem allows, with a clear error', async () => {
-    await expect(store.put(`long/${'x'.repeat(300)}`, 'x')).rejects.toThrow(/longer than this filesystem allows/);
-    expect(await store.head(`long/${'x'.repeat(300)}`)).toBeUndefined();
+    await expect(store.put(`long/${'x'.repeat(300)}`, 'x')).rejects.toThrow(/a segment of 300 bytes; a file name stops at 255/);
+    await expect(store.head(`long/${'x'.repeat(300)}`)).rejects.toBeInstanceOf(InvalidInputError);
+    expect(await readdir(root)).toEqual([]);
   });
 
   it('rejects a list token it did not issue', async () => {

@@ -10,8 +10,10 @@ describe('assertObjectKey', () => {
     'a',
     '.hidden/..dots../x.',
     'ümlaut/日本/😀',
-    'x'.repeat(1024),
-    'é'.repeat(512),
+    Array(5).fill('x'.repeat(204)).join('/'),
+    Array(5).fill('é'.repeat(102)).join('/'),
+    'x'.repeat(255),
+    'é'.repeat(127),
   ])('accepts %j', (key) => {
     expect(assertObjectKey(key)).toBe(key);
   });
@@ -32,6 +34,8 @@ describe('assertObjectKey', () => {
     ['a\uD800b', 'lone surrogate'],
     ['x'.repeat(1025), 'longer than 1024 bytes'],
     ['é'.repeat(513), 'longer than 1024 bytes'],
+    [`logs/${'x'.repeat(256)}`, 'a segment of 256 bytes; a file name stops at 255'],
+    [`${'é'.repeat(128)}/x`, 'a segment of 256 bytes'],
   ])('rejects %j: %s', (key, problem) => {
     expect(objectKeyProblem(key)).toContain(problem);
     expect(() => assertObjectKey(key)).toThrow(InvalidInputError);
