@@ -1,0 +1,45 @@
+import type { KubeClients } from '../k8s/client.js';
+import { classifyApiError } from '../k8s/classify-api-error.js';
+import { SPARK_POD_LABELS, type AppIdSource, type ResolvedApp, type SparkApplicationRef } from './app-identity.js';
+
+/** Where spark-operator's SparkApplications are served (v1beta2 in 1.3.x and every 2.x release). */
+export const SPARK_APPLICATION_API = { group: 'sparkoperator.k8s.io', version: 'v1beta2', plural: 'sparkapplications' } as const;
+
+interface SparkApplicationShape {
+  status?: { sparkApplicationId?: unknown; driverInfo?: { podName?: unknown } };
+}
+
+const notFound = (err: unknown) => classifyApiError(err).class === 'not-found';
+
+/**
+ * Asks the cluster: the SparkApplication's `status.sparkApplicationId` (the operator copies the
+ * driver pod's `spark-app-selector` there), else the driver pod's own label (status.driverInfo's
+ * pod, or the event's, or `<name>-driver`). A SparkApplication or pod that is gone (404; a TTL
+ * may have deleted it) is "unknown", so the next source is asked; any other error is thrown.
+ * @example await sparkApplicationSource(clients).resolve({ namespace: 'spark-jobs', name: 'spark-pi' }) // { appId: 'spark-4f9c…', resolvedBy: 'spark-application-status' }
+ */
+export function sparkApplicationSource(cluster: Pick<KubeClients, 'core' | 'custom'>): AppIdSource {
+  return {
+    name: 'spark-application-status',
+    async resolve(app: SparkApplicationRef): Promise<ResolvedApp | undefined> {
+      let object: SparkApplicationShape | undefined;
+      try {
+        object = (await cluster.custom.getNamespacedCustomObject({ ...SPARK_APPLICATION_API, namespace: app.namespace, name: app.name })) as SparkApplicationShape;
+      } catch (err) {
+        if (!notFound(err)) throw err;
+      }
+      const id = object?.status?.sparkApplicationId;
+      if (typeof id === 'string' && id !== '') return { appId: id, resolvedBy: 'spark-application-status' };
+      const statusPod = object?.status?.driverInfo?.podName;
+      const driverPod = typeof statusPod === 'string' && statusPod !== '' ? statusPod : (app.driverPod ?? `${app.name}-driver`);
+      try {
+        const pod = await cluster.core.readNamespacedPod({ namespace: app.namespace, name: driverPod });
+        const label = pod.metadata?.labels?.[SPARK_POD_LABELS.appId];
+        return label ? { appId: label, resolvedBy: 'driver-pod-labels' } : undefined;
+      } catch (err) {
+        if (notFound(err)) return undefined;
+        throw err;
+      }
+    },
+  };
+}
