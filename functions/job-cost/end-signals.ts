@@ -1,6 +1,7 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
 import * as z from 'zod';
 import { InvalidInputError } from '../../shared/errors.js';
+import { normalizeTrigger } from '../../shared/platform/normalize.js';
 import type { HttpInput } from '../../shared/platform/trigger.js';
 import { eventTimeOf, readOperatorEvent } from '../../shared/spark/operator-events.js';
 import type { LedgerPod, PendingFacts } from './ledger.js';
@@ -75,6 +76,24 @@ export const appEndBodySchema = z.looseObject({
 
 /** The route the listener posts to under `sparkfn serve`. */
 export const APP_END_PATH = '/job-cost/app-end';
+
+/**
+ * What an HTTP request to job-cost carries: the listener's app end, or Kubernetes events (kube-eventer's
+ * webhook sink posting to the function's URL on FC or Lambda, where the adapter hands job-cost the
+ * request as it is because job-cost takes HTTP too). InvalidInputError (a 400) when it is neither.
+ */
+export function readHttpInput(input: HttpInput): { end: AppEnd } | { events: CoreV1Event[] } {
+  if (input.method === 'POST') {
+    let inner: ReturnType<typeof normalizeTrigger> | undefined;
+    try {
+      inner = normalizeTrigger(input.body);
+    } catch {
+      inner = undefined;
+    }
+    if (inner?.kind === 'k8s-events') return { events: inner.events };
+  }
+  return { end: readHttpEnd(input) };
+}
 
 /** The app end an HTTP request carries; InvalidInputError (a 400) when the body is not one. */
 export function readHttpEnd(input: HttpInput): AppEnd {

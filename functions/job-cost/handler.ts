@@ -1,3 +1,4 @@
+import type { CoreV1Event } from '@kubernetes/client-node';
 import type { Deps } from '../../shared/deps.js';
 import { errorMessage, InvalidInputError } from '../../shared/errors.js';
 import { isSafeKeySegment } from '../../shared/ids.js';
@@ -7,7 +8,7 @@ import { sparkApplicationSource } from '../../shared/spark/spark-application-loo
 import type { SparkFunction } from '../../shared/platform/function.js';
 import type { TriggerInput } from '../../shared/platform/trigger.js';
 import { buildRecord, type CostRecord, writeRecord } from './cost-record.js';
-import { APP_END_PATH, type AppEnd, endOfDriverPod, readEvent, readHttpEnd } from './end-signals.js';
+import { APP_END_PATH, type AppEnd, endOfDriverPod, readEvent, readHttpInput } from './end-signals.js';
 import { eventLogPropertiesSource } from './event-log-identity.js';
 import { readEventLog } from './event-log-reader.js';
 import { Ledger } from './ledger.js';
@@ -58,6 +59,17 @@ export async function run(input: TriggerInput, deps: Deps & OptionalClusterDeps,
     else if (write === 'pending') summary.ledgerPending++;
   };
 
+  const readEvents = async (events: readonly CoreV1Event[]) => {
+    for (const event of events) {
+      const { end, facts } = readEvent(event);
+      if (facts && isSafeKeySegment(facts.podName) && isSafeKeySegment(facts.namespace)) {
+        const hint = facts.appName ? await ledger.appIdForName(facts.namespace, facts.appName) : undefined;
+        count(await ledger.recordPodFacts(facts.namespace, facts.podName, facts.facts, hint));
+      } else if (end) ends.push(end);
+      else summary.ignored++;
+    }
+  };
+
   switch (input.kind) {
     case 'k8s-objects':
       for (const change of input.changes) {
@@ -72,18 +84,14 @@ export async function run(input: TriggerInput, deps: Deps & OptionalClusterDeps,
       }
       break;
     case 'k8s-events':
-      for (const event of input.events) {
-        const { end, facts } = readEvent(event);
-        if (facts && isSafeKeySegment(facts.podName) && isSafeKeySegment(facts.namespace)) {
-          const hint = facts.appName ? await ledger.appIdForName(facts.namespace, facts.appName) : undefined;
-          count(await ledger.recordPodFacts(facts.namespace, facts.podName, facts.facts, hint));
-        } else if (end) ends.push(end);
-        else summary.ignored++;
-      }
+      await readEvents(input.events);
       break;
-    case 'http':
-      ends.push(readHttpEnd(input));
+    case 'http': {
+      const carried = readHttpInput(input);
+      if ('end' in carried) ends.push(carried.end);
+      else await readEvents(carried.events);
       break;
+    }
     default:
       throw new InvalidInputError(`job-cost does not take ${input.kind} triggers; it takes k8s-objects, k8s-events and http.`, 'wrong-trigger');
   }
