@@ -9,6 +9,7 @@ import { type ArchiveSummary, archiveBatch } from './archive-batch.js';
 import { LOGS_PREFIX, appPrefix } from './chunk-key.js';
 import { type CompactionSummary, type StreamObjects, compactIdle, compactStreams, emptyCompactionSummary, listStreams } from './compact.js';
 import { DRIVER_POD_WATCH, type DriverPodEnd, driverPodEnd } from './driver-pod.js';
+import { hasKubeEventerRecords, splitEndEvents } from './end-events-in-batch.js';
 import { type ArchiverSettings, resolveSettings } from './settings.js';
 
 export type { ArchiveSummary } from './archive-batch.js';
@@ -26,6 +27,7 @@ export const COMPACTION_EVERY_MS = 5 * 60 * 1000;
  * - `kafka`: archives the batch (Filebeat events or plain lines) as gzip chunks under
  *   `logs/<appId>/<executorId>/<stream>/`, dead-letters what cannot be archived, and resolves only
  *   after every write succeeded; a failed write rejects, so the batch is delivered again.
+ *   kube-eventer Kafka sink messages in the batch are app-end events, handled as `k8s-events`.
  * - `schedule`: compacts the executors that have been idle for SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS.
  * - `k8s-events`: compacts the apps that ended (SparkApplicationCompleted / Failed, a driver pod terminal).
  * - `k8s-objects` (`sparkfn serve`'s driver pod watch): compacts the app of a driver pod whose
@@ -39,8 +41,14 @@ export const COMPACTION_EVERY_MS = 5 * 60 * 1000;
 export async function run(input: TriggerInput, deps: Deps & OptionalClusterDeps, settings?: Partial<ArchiverSettings>): Promise<ArchiverResult> {
   const resolved = resolveSettings(settings);
   switch (input.kind) {
-    case 'kafka':
-      return archiveBatch(input, deps, resolved);
+    case 'kafka': {
+      const { events, logs } = splitEndEvents(input);
+      if (events.length === 0) return archiveBatch(input, deps, resolved);
+      // Logs first: lines of an app that arrive in the batch that ends it are compacted with it.
+      const archived = logs.records.length > 0 ? await archiveBatch(logs, deps, resolved) : undefined;
+      const compacted = await compactEnded({ kind: 'k8s-events', source: `${input.source}>kube-eventer:kafka`, events }, deps, resolved);
+      return archived ?? compacted;
+    }
     case 'schedule':
       return compactIdle(deps, resolved, deps.clock.now());
     case 'k8s-events':
@@ -102,5 +110,5 @@ export const fn: SparkFunction<ArchiverResult> = {
   scheduleEveryMs: COMPACTION_EVERY_MS,
   watches: [DRIVER_POD_WATCH],
   // Only app-end events need the cluster; a Kafka batch never waits on (or fails for) its configuration.
-  run: async (input, deps) => run(input, input.kind === 'k8s-events' ? await withOptionalCluster(deps) : deps),
+  run: async (input, deps) => run(input, input.kind === 'k8s-events' || (input.kind === 'kafka' && hasKubeEventerRecords(input)) ? await withOptionalCluster(deps) : deps),
 };
