@@ -202,6 +202,17 @@ describe('spark-application-status: the app id from the cluster', () => {
     }
   });
 
+  it('gives up on a slow apiserver after its timeout, so one end does not hold the invocation', async () => {
+    // Longer than the test's own timeout: without the lookup's, this test could not pass.
+    server.faults.setLatency(120_000);
+    try {
+      const source = sparkApplicationSource(await createKubeClients(server.kubeConfig()), { timeoutMs: 100 });
+      await expect(source.resolve({ namespace: NS, name: APP })).rejects.toThrow('the apiserver did not answer within 100 ms');
+    } finally {
+      server.faults.reset();
+    }
+  });
+
   it('refuses an id that cannot be a key segment and asks the next source', async () => {
     const bad: AppIdSource = { name: 'bad', resolve: async () => ({ appId: '../etc', resolvedBy: 'pod-ledger' }) };
     const good: AppIdSource = { name: 'good', resolve: async () => ({ appId: PI_APP_ID, resolvedBy: 'pod-ledger' }) };
