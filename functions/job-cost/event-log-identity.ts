@@ -1,5 +1,6 @@
 import type { AppIdSource, ResolvedApp, SparkApplicationRef } from '../../shared/spark/app-identity.js';
 import { identityFromSparkProperties } from '../../shared/spark/app-identity.js';
+import { mapConcurrently } from '../../shared/store/map-concurrently.js';
 import { listAll } from '../../shared/store/read.js';
 import type { ObjectStore, ObjectSummary } from '../../shared/store/object-store.js';
 import { codecOf, decode, stripInProgress } from './codecs.js';
@@ -14,6 +15,11 @@ import { readEventLines } from './event-log-lines.js';
 export const MAX_HEADS_READ = 24;
 /** Decompressed bytes read from one log before giving up on its Spark properties (they come within the first few events). */
 export const MAX_HEAD_BYTES = 8 * 1024 * 1024;
+/**
+ * Heads read at once: on S3 or OSS each is a GET whose latency dominates its cost, so reading a
+ * few together keeps a 24-head search near one round trip per batch.
+ */
+export const HEAD_CONCURRENCY = 8;
 
 /** One app's event log as the listing shows it. */
 interface LoggedApp {
@@ -91,7 +97,7 @@ async function headProperties(store: ObjectStore, key: string): Promise<Record<s
  * (`spark.kubernetes.driver.label.sparkoperator.k8s.io/app-name`) with the app's name, in its
  * namespace (`spark.kubernetes.namespace`). The log's id is `spark.app.id`, else its file name.
  * The listing is made once per source (one run), then at most MAX_HEADS_READ heads per app,
- * nearest the end time first; a log that cannot be read is passed over.
+ * nearest the end time first, HEAD_CONCURRENCY at a time; a log that cannot be read is passed over.
  * @example await eventLogPropertiesSource(store, 'spark-events/').resolve({ namespace: 'spark-team-a', name: 'spark-pi-python' }) // { appId: 'spark-bcec…', resolvedBy: 'event-log-properties' }
  */
 export function eventLogPropertiesSource(store: ObjectStore, prefix: string): AppIdSource {
@@ -104,8 +110,12 @@ export function eventLogPropertiesSource(store: ObjectStore, prefix: string): Ap
       const apps = await listing;
       const near = app.endTime ?? Number.MAX_SAFE_INTEGER;
       const order = [...apps].sort((a, b) => Math.abs(a.lastModified - near) - Math.abs(b.lastModified - near) || a.appId.localeCompare(b.appId));
-      for (const candidate of order.slice(0, MAX_HEADS_READ)) {
-        if (!known.has(candidate.firstKey)) {
+      const candidates = order.slice(0, MAX_HEADS_READ);
+      // The nearest log alone first (the app that just ended, nearly always), then batches.
+      for (let i = 0; i < candidates.length; i += i === 0 ? 1 : HEAD_CONCURRENCY) {
+        const batch = candidates.slice(i, i === 0 ? 1 : i + HEAD_CONCURRENCY);
+        await mapConcurrently(batch, HEAD_CONCURRENCY, async (candidate) => {
+          if (known.has(candidate.firstKey)) return;
           let properties: Record<string, string> | undefined;
           try {
             properties = await headProperties(store, candidate.firstKey);
@@ -113,13 +123,16 @@ export function eventLogPropertiesSource(store: ObjectStore, prefix: string): Ap
             properties = undefined;
           }
           known.set(candidate.firstKey, properties);
+        });
+        // In nearness order, so the run that ended nearest the event wins whatever finished first.
+        for (const candidate of batch) {
+          const properties = known.get(candidate.firstKey);
+          if (!properties) continue;
+          const identity = identityFromSparkProperties(properties);
+          if (identity.sparkApplication !== app.name) continue;
+          if (identity.namespace && identity.namespace !== app.namespace) continue;
+          return { appId: identity.appId ?? candidate.appId, resolvedBy: 'event-log-properties' };
         }
-        const properties = known.get(candidate.firstKey);
-        if (!properties) continue;
-        const identity = identityFromSparkProperties(properties);
-        if (identity.sparkApplication !== app.name) continue;
-        if (identity.namespace && identity.namespace !== app.namespace) continue;
-        return { appId: identity.appId ?? candidate.appId, resolvedBy: 'event-log-properties' };
       }
       return undefined;
     },
