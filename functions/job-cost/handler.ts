@@ -2,9 +2,8 @@ import type { CoreV1Event } from '@kubernetes/client-node';
 import type { Deps } from '../../shared/deps.js';
 import { errorMessage, InvalidInputError } from '../../shared/errors.js';
 import { isSafeKeySegment } from '../../shared/ids.js';
-import { type OptionalClusterDeps, withOptionalCluster } from '../../shared/k8s/optional-cluster.js';
 import { type AppIdSource, type AppResolution, resolveAppId } from '../../shared/spark/app-identity.js';
-import { sparkApplicationSource } from '../../shared/spark/spark-application-lookup.js';
+import { type ClusterDeps, sparkApplicationSource } from '../../shared/spark/spark-application-lookup.js';
 import type { SparkFunction } from '../../shared/platform/function.js';
 import type { TriggerInput } from '../../shared/platform/trigger.js';
 import { buildRecord, type CostRecord, writeRecord } from './cost-record.js';
@@ -48,7 +47,7 @@ function emptySummary(): CostRunSummary {
  * const summary = await run({ kind: 'k8s-objects', source: 'k8s:watch', changes: [{ type: 'MODIFIED', object: driverPod }] }, deps);
  * // { ends: 1, recorded: 1, records: [{ key: 'costs/dt=2025-05-14/spark-jobs/spark-4f9c….json', total: 0.42, … }], … }
  */
-export async function run(input: TriggerInput, deps: Deps & OptionalClusterDeps, overrides?: Partial<CostSettings>): Promise<CostRunSummary> {
+export async function run(input: TriggerInput, deps: Deps & ClusterDeps, overrides?: Partial<CostSettings>): Promise<CostRunSummary> {
   const settings = await resolveSettings(overrides);
   const ledger = new Ledger(deps.store);
   const summary = emptySummary();
@@ -144,11 +143,11 @@ export async function run(input: TriggerInput, deps: Deps & OptionalClusterDeps,
 
 /**
  * Where an app id is learned for an end that names only its SparkApplication, in order: the pod
- * ledger (`sparkfn serve`'s pod watch fills it), the cluster when one is configured (the
- * SparkApplication's status, else its driver pod's labels), then the event logs' Spark properties
- * (Function Compute / Lambda with nothing but kube-eventer and the event logs).
+ * ledger (`sparkfn serve`'s pod watch fills it), the cluster when the host's deps carry one
+ * (`cluster`: the SparkApplication's status, else its driver pod's labels), then the event logs'
+ * Spark properties (Function Compute / Lambda with nothing but kube-eventer and the event logs).
  */
-export function appIdSources(deps: OptionalClusterDeps, ledger: Ledger, settings: CostSettings): AppIdSource[] {
+export function appIdSources(deps: Deps & ClusterDeps, ledger: Ledger, settings: CostSettings): AppIdSource[] {
   const ledgerSource: AppIdSource = {
     name: 'pod-ledger',
     resolve: async (app) => {
@@ -193,5 +192,5 @@ export const fn: SparkFunction<CostRunSummary> = {
   triggers: ['k8s-objects', 'k8s-events', 'http'],
   routes: [{ path: APP_END_PATH, methods: ['POST'], auth: 'webhook' }],
   watches: [{ path: '/api/v1/pods', labelSelector: 'spark-role' }],
-  run: async (input, deps) => run(input, await withOptionalCluster(deps)),
+  run: (input, deps) => run(input, deps),
 };

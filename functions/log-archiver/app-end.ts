@@ -1,6 +1,5 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { isSafeKeySegment } from '../../shared/ids.js';
-import { type AppIdSource, resolveAppId } from '../../shared/spark/app-identity.js';
 import {
   APP_END_REASONS as OPERATOR_APP_END_REASONS,
   DRIVER_END_REASONS as OPERATOR_DRIVER_END_REASONS,
@@ -56,36 +55,18 @@ export function appEndOf(event: CoreV1Event): AppEnd | undefined {
 }
 
 /**
- * The app ids of the SparkApplications that ended, from `sources` (shared/spark/app-identity.ts:
- * the cluster's SparkApplication status when one is configured). An end none of them knows is
- * left to appsForEnds' metadata matching; a source that fails is logged by the caller.
- */
-export async function resolveEndedApps(ends: readonly AppEnd[], sources: readonly AppIdSource[]): Promise<{ appIds: string[]; failures: string[] }> {
-  const appIds = new Set<string>();
-  const failures: string[] = [];
-  if (sources.length === 0) return { appIds: [], failures };
-  for (const end of ends) {
-    if (!end.appName || !end.namespace) continue;
-    const { resolved, attempts } = await resolveAppId({ namespace: end.namespace, name: end.appName, ...(end.driverPod ? { driverPod: end.driverPod } : {}) }, sources);
-    if (resolved) appIds.add(resolved.appId);
-    for (const a of attempts) if (a.outcome === 'failed') failures.push(`${end.namespace}/${end.appName}: ${a.source}: ${a.detail ?? 'failed'}`);
-  }
-  return { appIds: [...appIds], failures };
-}
-
-/**
  * The app ids (as in our keys) of the ended apps that still have chunks. Events name the
- * SparkApplication or the driver pod, not Spark's application id: an app whose id was resolved
- * (`resolvedIds`) or whose key id is the SparkApplication name itself matches directly; every
- * other app with chunks is matched by the metadata its chunks carry: namespace, and the
- * SparkApplication's name (the operator's `sparkoperator.k8s.io/app-name` label, else
- * `spark-app-name`, as shared/spark/app-identity.ts orders them) or the driver's pod name.
+ * SparkApplication or the driver pod, not Spark's application id: an app whose key id is the
+ * SparkApplication name itself matches directly; every other app with chunks is matched by the
+ * metadata its chunks carry: namespace, and the SparkApplication's name (the operator's
+ * `sparkoperator.k8s.io/app-name` label, else `spark-app-name`, as shared/spark/app-identity.ts
+ * orders them) or the driver's pod name.
  */
-export async function appsForEnds(store: ObjectStore, ends: readonly AppEnd[], streams: readonly StreamObjects[], resolvedIds: readonly string[] = []): Promise<string[]> {
+export async function appsForEnds(store: ObjectStore, ends: readonly AppEnd[], streams: readonly StreamObjects[]): Promise<string[]> {
   const byApp = new Map<string, StreamObjects[]>();
   for (const s of streams) byApp.set(s.appId, [...(byApp.get(s.appId) ?? []), s]);
   const pending = [...byApp.keys()].filter((app) => byApp.get(app)!.some((s) => s.chunks.length > 0));
-  const matched = new Set<string>(resolvedIds.filter((id) => pending.includes(id)));
+  const matched = new Set<string>();
   for (const end of ends) if (end.appName && isSafeKeySegment(end.appName) && pending.includes(end.appName)) matched.add(end.appName);
   const candidates = pending.filter((app) => !matched.has(app));
   const metadata = await mapConcurrently(candidates, HEAD_CONCURRENCY, async (app) => {

@@ -22,11 +22,6 @@ function looksLikeSinkMessage(value: Buffer | null): value is Buffer {
   return value.length - at >= FIRST_KEY.length && value.subarray(at, at + FIRST_KEY.length).equals(FIRST_KEY);
 }
 
-/** Whether a batch holds any kube-eventer Kafka sink message. */
-export function hasKubeEventerRecords(input: KafkaBatchInput): boolean {
-  return input.records.some((r) => looksLikeSinkMessage(r.value));
-}
-
 /**
  * Splits a Kafka batch into the Kubernetes events kube-eventer's Kafka sink put in it (when its
  * topic is wired to log-archiver's Kafka trigger, as FC and Lambda do to end apps without

@@ -2,14 +2,12 @@ import type { Deps } from '../../shared/deps.js';
 import { InvalidInputError } from '../../shared/errors.js';
 import type { SparkFunction } from '../../shared/platform/function.js';
 import type { K8sEventsInput, K8sObjectsInput, TriggerInput } from '../../shared/platform/trigger.js';
-import { type OptionalClusterDeps, withOptionalCluster } from '../../shared/k8s/optional-cluster.js';
-import { sparkApplicationSource } from '../../shared/spark/spark-application-lookup.js';
-import { type AppEnd, appEndOf, appsForEnds, resolveEndedApps } from './app-end.js';
+import { type AppEnd, appEndOf, appsForEnds } from './app-end.js';
 import { type ArchiveSummary, archiveBatch } from './archive-batch.js';
 import { LOGS_PREFIX, appPrefix } from './chunk-key.js';
 import { type CompactionSummary, type StreamObjects, compactIdle, compactStreams, emptyCompactionSummary, listStreams } from './compact.js';
 import { DRIVER_POD_WATCH, type DriverPodEnd, driverPodEnd } from './driver-pod.js';
-import { hasKubeEventerRecords, splitEndEvents } from './end-events-in-batch.js';
+import { splitEndEvents } from './end-events-in-batch.js';
 import { type ArchiverSettings, resolveSettings } from './settings.js';
 
 export type { ArchiveSummary } from './archive-batch.js';
@@ -38,7 +36,7 @@ export const COMPACTION_EVERY_MS = 5 * 60 * 1000;
  * const summary = await run({ kind: 'kafka', source: 'local', records }, deps);
  * // { kind: 'archive', records: 3, archived: 3, chunks: 2, deadLettered: 0, … }
  */
-export async function run(input: TriggerInput, deps: Deps & OptionalClusterDeps, settings?: Partial<ArchiverSettings>): Promise<ArchiverResult> {
+export async function run(input: TriggerInput, deps: Deps, settings?: Partial<ArchiverSettings>): Promise<ArchiverResult> {
   const resolved = resolveSettings(settings);
   switch (input.kind) {
     case 'kafka': {
@@ -61,19 +59,16 @@ export async function run(input: TriggerInput, deps: Deps & OptionalClusterDeps,
 }
 
 /**
- * Compacts the apps an event batch says ended. A SparkApplication's app id comes from the
- * cluster when one is configured (shared/spark/app-identity.ts); otherwise, and for apps the
- * cluster no longer knows, chunks are matched by the SparkApplication name and driver pod
- * their metadata carry.
+ * Compacts the apps an event batch says ended: their chunks are matched by the SparkApplication
+ * name (the operator's app-name label, as shared/spark/app-identity.ts orders the labels) and
+ * the driver pod their metadata carry.
  */
-async function compactEnded(input: K8sEventsInput, deps: Deps & OptionalClusterDeps, settings: ArchiverSettings): Promise<CompactionSummary> {
+async function compactEnded(input: K8sEventsInput, deps: Deps, settings: ArchiverSettings): Promise<CompactionSummary> {
   const ends = input.events.map(appEndOf).filter((e): e is AppEnd => e !== undefined);
   if (ends.length === 0) return emptyCompactionSummary('app-end');
-  const { appIds, failures } = await resolveEndedApps(ends, deps.cluster ? [sparkApplicationSource(deps.cluster)] : []);
-  if (failures.length > 0) deps.logger.warn({ function: 'log-archiver', failures }, 'the cluster could not say which apps ended; matching their logs by name');
   const streams = await listStreams(deps.store, LOGS_PREFIX);
-  const apps = new Set(await appsForEnds(deps.store, ends, streams, appIds));
-  deps.logger.info({ function: 'log-archiver', ends, resolved: appIds, apps: [...apps] }, 'apps ended');
+  const apps = new Set(await appsForEnds(deps.store, ends, streams));
+  deps.logger.info({ function: 'log-archiver', ends, apps: [...apps] }, 'apps ended');
   return compactStreams(
     streams.filter((s) => apps.has(s.appId)),
     deps,
@@ -109,6 +104,5 @@ export const fn: SparkFunction<ArchiverResult> = {
   triggers: ['kafka', 'schedule', 'k8s-events', 'k8s-objects'],
   scheduleEveryMs: COMPACTION_EVERY_MS,
   watches: [DRIVER_POD_WATCH],
-  // Only app-end events need the cluster; a Kafka batch never waits on (or fails for) its configuration.
-  run: async (input, deps) => run(input, input.kind === 'k8s-events' || (input.kind === 'kafka' && hasKubeEventerRecords(input)) ? await withOptionalCluster(deps) : deps),
+  run: (input, deps) => run(input, deps),
 };

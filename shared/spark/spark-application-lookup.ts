@@ -9,6 +9,15 @@ import { SPARK_POD_LABELS, type AppIdSource, type ResolvedApp, type SparkApplica
  */
 export const DEFAULT_LOOKUP_TIMEOUT_MS = 5_000;
 
+/**
+ * Deps of a function that asks the cluster when its host hands it one. Function Compute and
+ * Lambda entry points do not: @kubernetes/client-node would add about 1.3 MB to a bundle that
+ * must stay under 2 MB (shared/build/bundle.ts), so there the event logs answer instead.
+ */
+export interface ClusterDeps {
+  cluster?: Pick<KubeClients, 'core' | 'custom'>;
+}
+
 /** Where spark-operator's SparkApplications are served (v1beta2 in 1.3.x and every 2.x release). */
 export const SPARK_APPLICATION_API = { group: 'sparkoperator.k8s.io', version: 'v1beta2', plural: 'sparkapplications' } as const;
 

@@ -1,11 +1,8 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createKubeClients } from '../../shared/k8s/client.js';
-import { SPARK_APPLICATION_API } from '../../shared/spark/spark-application-lookup.js';
+import { describe, expect, it } from 'vitest';
 import { appEndOf } from '../../functions/log-archiver/app-end.js';
 import { splitEndEvents } from '../../functions/log-archiver/end-events-in-batch.js';
 import { run } from '../../functions/log-archiver/handler.js';
-import { startTestApiserver, type TestApiserver } from '../support/apiserver/index.js';
 import { loadEvent, loadEventBytes } from '../support/events.js';
 import { batch, depsFor, filebeatValue, keys, record, tempStore } from './support.js';
 
@@ -101,42 +98,6 @@ describe('log-archiver finds a SparkApplication\'s logs by the operator\'s label
     } finally {
       await cleanup();
     }
-  });
-
-  describe('with the cluster reachable', () => {
-    let server: TestApiserver;
-    beforeAll(async () => {
-      server = await startTestApiserver();
-    });
-    afterAll(async () => {
-      await server.stop();
-    });
-
-    it('compacts an app whose logs carry no names at all, by the SparkApplication\'s status', async () => {
-      server.put({
-        apiVersion: `${SPARK_APPLICATION_API.group}/${SPARK_APPLICATION_API.version}`,
-        kind: 'SparkApplication',
-        metadata: { name: 'spark-pi-python', namespace: 'spark-jobs' },
-        spec: { type: 'Python' },
-        status: { sparkApplicationId: PI_APP_ID, applicationState: { state: 'COMPLETED' } },
-      });
-      const { store, cleanup } = await tempStore();
-      try {
-        const deps = { ...depsFor(store), cluster: await createKubeClients(server.kubeConfig()) };
-        // Filebeat `fields:` name the app and executor; no Kubernetes metadata at all.
-        const bare = (n: number) => Buffer.from(JSON.stringify({ '@timestamp': '2025-06-26T00:06:57Z', message: `line ${n}`, stream: 'stderr', fields: { app_id: PI_APP_ID, executor_id: '1' } }));
-        await run(batch([record(1, bare(1)), record(2, bare(2))]), deps);
-        await run(ended('spark-pi-python'), deps);
-        expect(await keys(store, `logs/${PI_APP_ID}/`)).toEqual([`logs/${PI_APP_ID}/1/stderr.log.gz`]);
-        // Without the cluster, nothing in those logs names the SparkApplication.
-        await run(batch([record(3, bare(3))]), depsFor(store));
-        const before = await keys(store, `logs/${PI_APP_ID}/`);
-        await run(ended('spark-pi-python'), depsFor(store));
-        expect(await keys(store, `logs/${PI_APP_ID}/`)).toEqual(before);
-      } finally {
-        await cleanup();
-      }
-    });
   });
 });
 
