@@ -1,4 +1,5 @@
 import { assertKeySegment } from '../../shared/ids.js';
+import type { AppResolution } from '../../shared/spark/app-identity.js';
 import type { ObjectStore } from '../../shared/store/object-store.js';
 import type { MergedApp, PodSpan, Source } from './merge.js';
 import type { PriceFile } from './price-file.js';
@@ -51,6 +52,12 @@ export interface PodCost {
 export interface CostRecord {
   schema: number;
   appId: string;
+  /**
+   * How the app id was found (shared/spark/app-identity.ts): `end-signal` (the signal carried
+   * it), `pod-ledger`, `spark-application-status`, `driver-pod-labels` or `event-log-properties`.
+   * Set by the handler; records written before it existed lack it.
+   */
+  resolvedBy?: AppResolution;
   appName?: string;
   namespace: string;
   labels: Record<string, string>;

@@ -1,25 +1,26 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
 import * as z from 'zod';
 import { InvalidInputError } from '../../shared/errors.js';
+import { normalizeTrigger } from '../../shared/platform/normalize.js';
 import type { HttpInput } from '../../shared/platform/trigger.js';
+import { eventTimeOf, readOperatorEvent } from '../../shared/spark/operator-events.js';
 import type { LedgerPod, PendingFacts } from './ledger.js';
 
 /** spark-operator reasons that end an application (involvedObject kind SparkApplication). */
-export const APP_END_REASONS: ReadonlySet<string> = new Set(['SparkApplicationCompleted', 'SparkApplicationFailed']);
+export { APP_END_REASONS } from '../../shared/spark/operator-events.js';
 /** ECI: the spot instance could not be had and an on-demand one was created instead: billed on-demand. */
 export const SPOT_DEGRADED_REASONS: ReadonlySet<string> = new Set(['SpotDegraded']);
 /** ECI: the spot instance is (about to be) reclaimed, or its bid failed. */
 export const SPOT_RECLAIM_REASONS: ReadonlySet<string> = new Set(['SpotToBeReleased', 'BidFailed']);
-/** spark-operator's executor state events, `Executor <pod> <state>` on the SparkApplication. */
-export const EXECUTOR_START_REASONS: ReadonlySet<string> = new Set(['SparkExecutorRunning']);
-export const EXECUTOR_END_REASONS: ReadonlySet<string> = new Set(['SparkExecutorCompleted', 'SparkExecutorFailed']);
 
 /** An application that ended, as one signal says it. */
 export interface AppEnd {
   namespace: string;
   appId?: string;
-  /** The SparkApplication's name (spark-operator events), resolved to an app id through the ledger. */
+  /** The SparkApplication's name (spark-operator events), resolved to an app id by resolveAppId. */
   appName?: string;
+  /** The driver pod the event names (spark-operator events). */
+  driverPod?: string;
   endTime?: number;
   via: 'spark-operator' | 'driver-pod' | 'http';
 }
@@ -33,31 +34,26 @@ export interface PodFacts {
   appName?: string;
 }
 
-const eventTime = (event: CoreV1Event): number | undefined => {
-  for (const t of [event.lastTimestamp, event.eventTime, event.firstTimestamp, event.metadata?.creationTimestamp]) {
-    const ms = t instanceof Date ? t.getTime() : typeof t === 'string' ? Date.parse(t) : NaN;
-    if (Number.isFinite(ms)) return ms;
-  }
-  return undefined;
-};
-
-/** What one Kubernetes event means for cost: an app end, pod facts, or nothing. */
+/**
+ * What one Kubernetes event means for cost: an app end, pod facts, or nothing. spark-operator's
+ * events are read by shared/spark/operator-events.ts in the formats of v1beta2-1.3.x, v2.x and
+ * the main branch (events.k8s.io, `<app>%!(EXTRA string=<pod>)`).
+ */
 export function readEvent(event: CoreV1Event): { end?: AppEnd; facts?: PodFacts } {
+  const operator = readOperatorEvent(event);
+  if (operator?.kind === 'app-end') {
+    return { end: { namespace: operator.namespace, appName: operator.sparkApplication, driverPod: operator.driverPod, via: 'spark-operator', ...(operator.at !== undefined ? { endTime: operator.at } : {}) } };
+  }
+  if (operator?.kind === 'executor' && operator.at !== undefined && (operator.state === 'running' || operator.state === 'completed' || operator.state === 'failed')) {
+    const facts: PendingFacts = operator.state === 'running' ? { start: operator.at } : { end: operator.at, endReason: 'executor-event' };
+    return { facts: { namespace: operator.namespace, podName: operator.pod, appName: operator.sparkApplication, facts: { ...facts, ...(operator.executorId ? { executorId: operator.executorId } : {}) } } };
+  }
+  if (operator) return {};
   const reason = event.reason ?? '';
   const object = event.involvedObject ?? {};
   const namespace = object.namespace ?? event.metadata?.namespace;
-  const at = eventTime(event);
+  const at = eventTimeOf(event);
   if (!namespace || !object.name) return {};
-  if (object.kind === 'SparkApplication' && APP_END_REASONS.has(reason)) {
-    return { end: { namespace, appName: object.name, via: 'spark-operator', ...(at !== undefined ? { endTime: at } : {}) } };
-  }
-  if (object.kind === 'SparkApplication' && (EXECUTOR_START_REASONS.has(reason) || EXECUTOR_END_REASONS.has(reason))) {
-    const podName = /^Executor \[?([^\s\]]+)\]?/.exec(event.message ?? '')?.[1];
-    if (!podName || at === undefined) return {};
-    const executorId = /-exec-(\d+)$/.exec(podName)?.[1];
-    const facts: PendingFacts = EXECUTOR_START_REASONS.has(reason) ? { start: at } : { end: at, endReason: 'executor-event' };
-    return { facts: { namespace, podName, appName: object.name, facts: { ...facts, ...(executorId ? { executorId } : {}) } } };
-  }
   if (object.kind === 'Pod' && at !== undefined) {
     if (SPOT_DEGRADED_REASONS.has(reason)) return { facts: { namespace, podName: object.name, facts: { degradedAt: at } } };
     if (SPOT_RECLAIM_REASONS.has(reason)) return { facts: { namespace, podName: object.name, facts: { reclaimedAt: at } } };
@@ -80,6 +76,24 @@ export const appEndBodySchema = z.looseObject({
 
 /** The route the listener posts to under `sparkfn serve`. */
 export const APP_END_PATH = '/job-cost/app-end';
+
+/**
+ * What an HTTP request to job-cost carries: the listener's app end, or Kubernetes events (kube-eventer's
+ * webhook sink posting to the function's URL on FC or Lambda, where the adapter hands job-cost the
+ * request as it is because job-cost takes HTTP too). InvalidInputError (a 400) when it is neither.
+ */
+export function readHttpInput(input: HttpInput): { end: AppEnd } | { events: CoreV1Event[] } {
+  if (input.method === 'POST') {
+    let inner: ReturnType<typeof normalizeTrigger> | undefined;
+    try {
+      inner = normalizeTrigger(input.body);
+    } catch {
+      inner = undefined;
+    }
+    if (inner?.kind === 'k8s-events') return { events: inner.events };
+  }
+  return { end: readHttpEnd(input) };
+}
 
 /** The app end an HTTP request carries; InvalidInputError (a 400) when the body is not one. */
 export function readHttpEnd(input: HttpInput): AppEnd {

@@ -1,10 +1,14 @@
+import type { CoreV1Event } from '@kubernetes/client-node';
 import type { Deps } from '../../shared/deps.js';
 import { errorMessage, InvalidInputError } from '../../shared/errors.js';
 import { isSafeKeySegment } from '../../shared/ids.js';
+import { type AppIdSource, type AppResolution, resolveAppId } from '../../shared/spark/app-identity.js';
+import { type ClusterDeps, sparkApplicationSource } from '../../shared/spark/spark-application-lookup.js';
 import type { SparkFunction } from '../../shared/platform/function.js';
 import type { TriggerInput } from '../../shared/platform/trigger.js';
 import { buildRecord, type CostRecord, writeRecord } from './cost-record.js';
-import { APP_END_PATH, type AppEnd, endOfDriverPod, readEvent, readHttpEnd } from './end-signals.js';
+import { APP_END_PATH, type AppEnd, endOfDriverPod, readEvent, readHttpInput } from './end-signals.js';
+import { eventLogPropertiesSource } from './event-log-identity.js';
 import { readEventLog } from './event-log-reader.js';
 import { Ledger } from './ledger.js';
 import { mergeApp } from './merge.js';
@@ -17,7 +21,7 @@ export interface CostRunSummary {
   ends: number;
   /** Cost records written (one per app; a duplicate signal rewrites the same key). */
   recorded: number;
-  /** Ends naming a SparkApplication whose app id no pod has told us yet (its driver pod's end will record it). */
+  /** Ends naming a SparkApplication whose app id no source knew (pod ledger, cluster, event logs). */
   unresolved: number;
   ledgerWritten: number;
   ledgerUnchanged: number;
@@ -29,7 +33,7 @@ export interface CostRunSummary {
   failed: number;
   /** One sentence per failed app, naming it and why (for an app with no source, the keys looked for). */
   failures: string[];
-  records: { key: string; appId: string; namespace: string; source: string; incomplete: boolean; total: number | null; currency: string | null; errors: number }[];
+  records: { key: string; appId: string; namespace: string; resolvedBy: AppResolution; source: string; incomplete: boolean; total: number | null; currency: string | null; errors: number }[];
 }
 
 function emptySummary(): CostRunSummary {
@@ -46,7 +50,7 @@ function emptySummary(): CostRunSummary {
  * const summary = await run({ kind: 'k8s-objects', source: 'k8s:watch', changes: [{ type: 'MODIFIED', object: driverPod }] }, deps);
  * // { ends: 1, recorded: 1, records: [{ key: 'costs/dt=2025-05-14/spark-jobs/spark-4f9c….json', total: 0.42, … }], … }
  */
-export async function run(input: TriggerInput, deps: Deps, overrides?: Partial<CostSettings>): Promise<CostRunSummary> {
+export async function run(input: TriggerInput, deps: Deps & ClusterDeps, overrides?: Partial<CostSettings>): Promise<CostRunSummary> {
   const settings = await resolveSettings(overrides);
   const ledger = new Ledger(deps.store);
   const summary = emptySummary();
@@ -55,6 +59,17 @@ export async function run(input: TriggerInput, deps: Deps, overrides?: Partial<C
     if (write === 'written') summary.ledgerWritten++;
     else if (write === 'unchanged') summary.ledgerUnchanged++;
     else if (write === 'pending') summary.ledgerPending++;
+  };
+
+  const readEvents = async (events: readonly CoreV1Event[]) => {
+    for (const event of events) {
+      const { end, facts } = readEvent(event);
+      if (facts && isSafeKeySegment(facts.podName) && isSafeKeySegment(facts.namespace)) {
+        const hint = facts.appName ? await ledger.appIdForName(facts.namespace, facts.appName) : undefined;
+        count(await ledger.recordPodFacts(facts.namespace, facts.podName, facts.facts, hint));
+      } else if (end) ends.push(end);
+      else summary.ignored++;
+    }
   };
 
   switch (input.kind) {
@@ -71,36 +86,42 @@ export async function run(input: TriggerInput, deps: Deps, overrides?: Partial<C
       }
       break;
     case 'k8s-events':
-      for (const event of input.events) {
-        const { end, facts } = readEvent(event);
-        if (facts && isSafeKeySegment(facts.podName) && isSafeKeySegment(facts.namespace)) {
-          const hint = facts.appName ? await ledger.appIdForName(facts.namespace, facts.appName) : undefined;
-          count(await ledger.recordPodFacts(facts.namespace, facts.podName, facts.facts, hint));
-        } else if (end) ends.push(end);
-        else summary.ignored++;
-      }
+      await readEvents(input.events);
       break;
-    case 'http':
-      ends.push(readHttpEnd(input));
+    case 'http': {
+      const carried = readHttpInput(input);
+      if ('end' in carried) ends.push(carried.end);
+      else await readEvents(carried.events);
       break;
+    }
     default:
       throw new InvalidInputError(`job-cost does not take ${input.kind} triggers; it takes k8s-objects, k8s-events and http.`, 'wrong-trigger');
   }
 
+  const identitySources = appIdSources(deps, ledger, settings);
   const seen = new Set<string>();
   for (const end of ends) {
     if (deps.signal?.aborted) break;
-    const appId = end.appId ?? (end.appName ? await ledger.appIdForName(end.namespace, end.appName) : undefined);
+    let appId = end.appId;
+    let resolvedBy: AppResolution = 'end-signal';
+    if (!appId && end.appName) {
+      const { resolved, attempts } = await resolveAppId({ namespace: end.namespace, name: end.appName, ...(end.endTime !== undefined ? { endTime: end.endTime } : {}), ...(end.driverPod ? { driverPod: end.driverPod } : {}) }, identitySources);
+      if (resolved) ({ appId, resolvedBy } = resolved);
+      else {
+        summary.unresolved++;
+        deps.logger.warn({ function: 'job-cost', end, attempts }, 'an app ended whose app id no source knows (pod ledger, SparkApplication status, event logs): no record written');
+        continue;
+      }
+    }
     if (!appId) {
       summary.unresolved++;
-      deps.logger.warn({ function: 'job-cost', end }, 'an app ended whose app id is not known yet (no driver or executor pod seen); its driver pod end will record it');
       continue;
     }
     if (seen.has(`${end.namespace}/${appId}`)) continue;
     seen.add(`${end.namespace}/${appId}`);
     summary.ends++;
     try {
-      const record = await costApp(appId, end, deps, ledger, settings);
+      const record = await costApp(appId, end, deps, ledger, settings, resolvedBy);
       if (record.record.source === 'none') {
         // A record with nothing behind it is written (so the app is not silently missing) but is a failure, never a zero cost.
         summary.failed++;
@@ -112,6 +133,7 @@ export async function run(input: TriggerInput, deps: Deps, overrides?: Partial<C
         key: record.key,
         appId,
         namespace: end.namespace,
+        resolvedBy,
         source: record.record.source,
         incomplete: record.record.incomplete,
         total: record.record.cost?.total ?? null,
@@ -129,13 +151,30 @@ export async function run(input: TriggerInput, deps: Deps, overrides?: Partial<C
   return summary;
 }
 
+/**
+ * Where an app id is learned for an end that names only its SparkApplication, in order: the pod
+ * ledger (`sparkfn serve`'s pod watch fills it), the cluster when the host's deps carry one
+ * (`cluster`: the SparkApplication's status, else its driver pod's labels), then the event logs'
+ * Spark properties (Function Compute / Lambda with nothing but kube-eventer and the event logs).
+ */
+export function appIdSources(deps: Deps & ClusterDeps, ledger: Ledger, settings: CostSettings): AppIdSource[] {
+  const ledgerSource: AppIdSource = {
+    name: 'pod-ledger',
+    resolve: async (app) => {
+      const appId = await ledger.appIdForName(app.namespace, app.name);
+      return appId ? { appId, resolvedBy: 'pod-ledger' } : undefined;
+    },
+  };
+  return [ledgerSource, ...(deps.cluster ? [sparkApplicationSource(deps.cluster)] : []), eventLogPropertiesSource(deps.store, settings.eventLogPrefix)];
+}
+
 /** Costs one app now: read both sources, merge, price, write, publish. */
-export async function costApp(appId: string, end: AppEnd, deps: Deps, ledger: Ledger, settings: CostSettings): Promise<{ key: string; record: CostRecord }> {
+export async function costApp(appId: string, end: AppEnd, deps: Deps, ledger: Ledger, settings: CostSettings, resolvedBy: AppResolution = 'end-signal'): Promise<{ key: string; record: CostRecord }> {
   const namespace = end.namespace;
   const [log, pods] = await Promise.all([readEventLog(deps.store, settings.eventLogPrefix, appId), ledger.podsOf(namespace, appId)]);
   const merged = mergeApp({ appId, namespace, ...(log ? { log } : {}), pods, ...(end.endTime !== undefined ? { signalEnd: end.endTime } : {}), teamLabels: settings.teamLabels, eventLogPrefix: settings.eventLogPrefix });
   const now = deps.clock.now();
-  const record = buildRecord(merged, settings.prices, now, settings.region);
+  const record: CostRecord = { ...buildRecord(merged, settings.prices, now, settings.region), resolvedBy };
   const key = await writeRecord(deps.store, record, merged.end ?? end.endTime ?? now);
   if (settings.kafkaTopic && deps.publisher) {
     await deps.publisher.publish(settings.kafkaTopic, [{ key: `${namespace}/${appId}`, value: JSON.stringify(record) }]);
@@ -150,6 +189,8 @@ function recordMetrics(deps: Deps, summary: CostRunSummary): void {
   if (summary.recorded) outcomes.inc({ outcome: 'recorded' }, summary.recorded);
   if (summary.unresolved) outcomes.inc({ outcome: 'unresolved' }, summary.unresolved);
   if (summary.failed) outcomes.inc({ outcome: 'failed' }, summary.failed);
+  const resolutions = deps.metrics.counter('job_cost_app_resolutions_total', 'Costed apps, by how their app id was found.', ['resolved_by']);
+  for (const record of summary.records) resolutions.inc({ resolved_by: record.resolvedBy });
   const writes = deps.metrics.counter('job_cost_ledger_writes_total', 'Ledger updates, by result.', ['result']);
   if (summary.ledgerWritten) writes.inc({ result: 'written' }, summary.ledgerWritten);
   if (summary.ledgerPending) writes.inc({ result: 'pending' }, summary.ledgerPending);

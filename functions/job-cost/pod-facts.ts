@@ -1,4 +1,5 @@
 import type { K8sObjectChange } from '../../shared/platform/trigger.js';
+import { sparkApplicationNameOf } from '../../shared/spark/app-identity.js';
 import type { LedgerPod } from './ledger.js';
 import { cpuQuantity, memoryQuantityGiB } from './spark-resources.js';
 
@@ -68,7 +69,7 @@ export function ledgerPodFromChange(change: K8sObjectChange, now: number): Ledge
     endReason = 'deleted';
   }
   const limit = Number(annotations[ECI_ANNOTATIONS.spotPriceLimit]);
-  const appName = labels[SPARK_LABELS.operatorAppName] ?? labels[SPARK_LABELS.appName];
+  const appName = sparkApplicationNameOf(labels);
   const start = time(pod.status?.startTime) ?? time(pod.metadata.creationTimestamp);
   const entry: LedgerPod = {
     namespace,

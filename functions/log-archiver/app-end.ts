@@ -1,5 +1,11 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { isSafeKeySegment } from '../../shared/ids.js';
+import {
+  APP_END_REASONS as OPERATOR_APP_END_REASONS,
+  DRIVER_END_REASONS as OPERATOR_DRIVER_END_REASONS,
+  DRIVER_POD_SUFFIX,
+  readOperatorEvent,
+} from '../../shared/spark/operator-events.js';
 import { mapConcurrently } from '../../shared/store/map-concurrently.js';
 import type { ObjectStore } from '../../shared/store/object-store.js';
 import { compactedKey } from './chunk-key.js';
@@ -8,13 +14,12 @@ import { DRIVER_EXECUTOR_ID } from './identity.js';
 import { META } from './object-metadata.js';
 
 /** Reasons the Spark operator gives its SparkApplication when the app is over. */
-export const APP_END_REASONS = ['SparkApplicationCompleted', 'SparkApplicationFailed'] as const;
+export const APP_END_REASONS = [...OPERATOR_APP_END_REASONS];
 /** Reasons the Spark operator gives its SparkApplication when the driver pod ended (message: `Driver <pod> completed`). */
-export const DRIVER_END_REASONS = ['SparkDriverCompleted', 'SparkDriverFailed'] as const;
+export const DRIVER_END_REASONS = [...OPERATOR_DRIVER_END_REASONS];
 /** Reasons on a Pod event that mean the pod is terminal (kubelet, eviction, the pod watch). */
 export const POD_TERMINAL_REASONS = ['Completed', 'Succeeded', 'Failed', 'Evicted', 'DeadlineExceeded', 'Preempted'] as const;
-/** The Spark operator names the driver pod `<SparkApplication name>-driver` unless told otherwise. */
-export const DRIVER_POD_SUFFIX = '-driver';
+export { DRIVER_POD_SUFFIX } from '../../shared/spark/operator-events.js';
 /** Apps whose chunks are HEADed at once when matching events to apps. */
 const HEAD_CONCURRENCY = 16;
 
@@ -30,31 +35,32 @@ export interface AppEnd {
 
 /**
  * The app an event says has ended, or undefined for any other event: the Spark operator's
- * SparkApplicationCompleted / SparkApplicationFailed (and SparkDriverCompleted / Failed), or a
- * terminal event about a driver pod (a Pod named `…-driver`).
+ * SparkApplicationCompleted / SparkApplicationFailed (and SparkDriverCompleted / Failed), read by
+ * shared/spark/operator-events.ts in every operator release's format, or a terminal event about
+ * a driver pod (a Pod named `…-driver`).
  * @example appEndOf(event) // { reason: 'SparkApplicationCompleted', namespace: 'spark-jobs', appName: 'etl-orders-daily', driverPod: 'etl-orders-daily-driver' }
  */
 export function appEndOf(event: CoreV1Event): AppEnd | undefined {
+  const operator = readOperatorEvent(event);
+  if (operator?.kind === 'app-end' || operator?.kind === 'driver-end') {
+    return { reason: operator.reason, namespace: operator.namespace, appName: operator.sparkApplication, driverPod: operator.driverPod };
+  }
   const reason = event.reason ?? '';
   const object = event.involvedObject ?? {};
   const namespace = object.namespace ?? event.metadata?.namespace;
-  const base = namespace ? { reason, namespace } : { reason };
-  if ((APP_END_REASONS as readonly string[]).includes(reason) || (DRIVER_END_REASONS as readonly string[]).includes(reason)) {
-    if (!object.name) return undefined;
-    const named = /^Driver (\S+) (?:completed|failed)/i.exec(event.message ?? '')?.[1];
-    return { ...base, appName: object.name, driverPod: named ?? `${object.name}${DRIVER_POD_SUFFIX}` };
-  }
   if (object.kind === 'Pod' && object.name?.endsWith(DRIVER_POD_SUFFIX) && (POD_TERMINAL_REASONS as readonly string[]).includes(reason)) {
-    return { ...base, driverPod: object.name };
+    return { ...(namespace ? { reason, namespace } : { reason }), driverPod: object.name };
   }
   return undefined;
 }
 
 /**
  * The app ids (as in our keys) of the ended apps that still have chunks. Events name the
- * SparkApplication or the driver pod, not Spark's application id, so each app with chunks is
- * matched by the metadata its chunks carry: namespace, and the `spark-app-name` label or the
- * driver's pod name. An app whose key id is the SparkApplication name itself matches directly.
+ * SparkApplication or the driver pod, not Spark's application id: an app whose key id is the
+ * SparkApplication name itself matches directly; every other app with chunks is matched by the
+ * metadata its chunks carry: namespace, and the SparkApplication's name (the operator's
+ * `sparkoperator.k8s.io/app-name` label, else `spark-app-name`, as shared/spark/app-identity.ts
+ * orders them) or the driver's pod name.
  */
 export async function appsForEnds(store: ObjectStore, ends: readonly AppEnd[], streams: readonly StreamObjects[]): Promise<string[]> {
   const byApp = new Map<string, StreamObjects[]>();

@@ -1,5 +1,6 @@
 import { isSafeKeySegment } from '../../shared/ids.js';
 import type { K8sObjectChange } from '../../shared/platform/trigger.js';
+import { sparkApplicationNameOf } from '../../shared/spark/app-identity.js';
 import type { AppEnd } from './app-end.js';
 import { SPARK_LABEL_NAMES } from './filebeat-event.js';
 
@@ -33,7 +34,7 @@ export function driverPodEnd(change: K8sObjectChange): DriverPodEnd | undefined 
   if (!terminal && type !== 'DELETED') return undefined;
   const name = object.metadata?.name;
   const namespace = object.metadata?.namespace;
-  const appName = labels[SPARK_LABEL_NAMES.appName];
+  const appName = sparkApplicationNameOf(labels);
   const end: AppEnd = {
     reason: terminal ? `DriverPod${phase}` : 'DriverPodDeleted',
     ...(namespace ? { namespace } : {}),

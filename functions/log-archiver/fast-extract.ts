@@ -138,6 +138,8 @@ const ROOT: Spec = {
       [SPARK_LABEL_NAMES.execId]: str((e, t) => (e.labels.execId = t)),
       [SPARK_LABEL_NAMES.role]: str((e, t) => (e.labels.role = t)),
       [SPARK_LABEL_NAMES.appName]: str((e, t) => (e.labels.appName = t)),
+      [SPARK_LABEL_NAMES.operatorAppName]: str((e, t) => (e.labels.operatorAppName = t)),
+      [SPARK_LABEL_NAMES.operatorAppNameDedotted]: str((e, t) => (e.labels.operatorAppNameDedotted = t)),
     }),
   }),
   log: obj({ file: obj({ path: str((e, t) => (e.logFilePath = t)) }) }),

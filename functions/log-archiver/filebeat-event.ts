@@ -1,3 +1,4 @@
+import { OPERATOR_APP_NAME_LABEL, OPERATOR_APP_NAME_LABEL_DEDOTTED, SPARK_POD_LABELS } from '../../shared/spark/app-identity.js';
 import { eventTime } from './event-time.js';
 
 /**
@@ -41,8 +42,12 @@ export interface SparkLabels {
   execId?: string;
   /** `spark-role`: `driver` or `executor`. */
   role?: string;
-  /** `spark-app-name`: `spark.app.name`, the SparkApplication's name under the Spark operator. */
+  /** `spark-app-name`: `spark.app.name` as the pod's creator saw it (the app's code may change it: `PythonPi`). */
   appName?: string;
+  /** `sparkoperator.k8s.io/app-name`: the SparkApplication's name, on every pod spark-operator launched. */
+  operatorAppName?: string;
+  /** The same label as Filebeat writes it with `labels.dedot: true` (its default): `sparkoperator_k8s_io/app-name`. */
+  operatorAppNameDedotted?: string;
 }
 
 /** What a record value turned out to be. */
@@ -53,7 +58,14 @@ export type ExtractResult =
 
 /** Field names, as Filebeat writes them. */
 export const ID_FIELD_NAMES = { appId: 'app_id', executorId: 'executor_id', appType: 'app_type' } as const;
-export const SPARK_LABEL_NAMES = { appSelector: 'spark-app-selector', execId: 'spark-exec-id', role: 'spark-role', appName: 'spark-app-name' } as const;
+export const SPARK_LABEL_NAMES = {
+  appSelector: SPARK_POD_LABELS.appId,
+  execId: SPARK_POD_LABELS.executorId,
+  role: SPARK_POD_LABELS.role,
+  appName: SPARK_POD_LABELS.appName,
+  operatorAppName: OPERATOR_APP_NAME_LABEL,
+  operatorAppNameDedotted: OPERATOR_APP_NAME_LABEL_DEDOTTED,
+} as const;
 
 /**
  * The reference reading of a record value: `JSON.parse` of the UTF-8 text, then the fields
@@ -90,6 +102,8 @@ export function eventFromObject(o: Record<string, unknown>): FilebeatEvent {
       execId: text(labels[SPARK_LABEL_NAMES.execId]),
       role: text(labels[SPARK_LABEL_NAMES.role]),
       appName: text(labels[SPARK_LABEL_NAMES.appName]),
+      operatorAppName: text(labels[SPARK_LABEL_NAMES.operatorAppName]),
+      operatorAppNameDedotted: text(labels[SPARK_LABEL_NAMES.operatorAppNameDedotted]),
     }),
   };
   const timestamp = text(o['@timestamp']);

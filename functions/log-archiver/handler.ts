@@ -7,6 +7,7 @@ import { type ArchiveSummary, archiveBatch } from './archive-batch.js';
 import { LOGS_PREFIX, appPrefix } from './chunk-key.js';
 import { type CompactionSummary, type StreamObjects, compactIdle, compactStreams, emptyCompactionSummary, listStreams } from './compact.js';
 import { DRIVER_POD_WATCH, type DriverPodEnd, driverPodEnd } from './driver-pod.js';
+import { splitEndEvents } from './end-events-in-batch.js';
 import { type ArchiverSettings, resolveSettings } from './settings.js';
 
 export type { ArchiveSummary } from './archive-batch.js';
@@ -24,6 +25,7 @@ export const COMPACTION_EVERY_MS = 5 * 60 * 1000;
  * - `kafka`: archives the batch (Filebeat events or plain lines) as gzip chunks under
  *   `logs/<appId>/<executorId>/<stream>/`, dead-letters what cannot be archived, and resolves only
  *   after every write succeeded; a failed write rejects, so the batch is delivered again.
+ *   kube-eventer Kafka sink messages in the batch are app-end events, handled as `k8s-events`.
  * - `schedule`: compacts the executors that have been idle for SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS.
  * - `k8s-events`: compacts the apps that ended (SparkApplicationCompleted / Failed, a driver pod terminal).
  * - `k8s-objects` (`sparkfn serve`'s driver pod watch): compacts the app of a driver pod whose
@@ -37,8 +39,14 @@ export const COMPACTION_EVERY_MS = 5 * 60 * 1000;
 export async function run(input: TriggerInput, deps: Deps, settings?: Partial<ArchiverSettings>): Promise<ArchiverResult> {
   const resolved = resolveSettings(settings);
   switch (input.kind) {
-    case 'kafka':
-      return archiveBatch(input, deps, resolved);
+    case 'kafka': {
+      const { events, logs } = splitEndEvents(input);
+      if (events.length === 0) return archiveBatch(input, deps, resolved);
+      // Logs first: lines of an app that arrive in the batch that ends it are compacted with it.
+      const archived = logs.records.length > 0 ? await archiveBatch(logs, deps, resolved) : undefined;
+      const compacted = await compactEnded({ kind: 'k8s-events', source: `${input.source}>kube-eventer:kafka`, events }, deps, resolved);
+      return archived ?? compacted;
+    }
     case 'schedule':
       return compactIdle(deps, resolved, deps.clock.now());
     case 'k8s-events':
@@ -50,6 +58,11 @@ export async function run(input: TriggerInput, deps: Deps, settings?: Partial<Ar
   }
 }
 
+/**
+ * Compacts the apps an event batch says ended: their chunks are matched by the SparkApplication
+ * name (the operator's app-name label, as shared/spark/app-identity.ts orders the labels) and
+ * the driver pod their metadata carry.
+ */
 async function compactEnded(input: K8sEventsInput, deps: Deps, settings: ArchiverSettings): Promise<CompactionSummary> {
   const ends = input.events.map(appEndOf).filter((e): e is AppEnd => e !== undefined);
   if (ends.length === 0) return emptyCompactionSummary('app-end');

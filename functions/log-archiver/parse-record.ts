@@ -30,7 +30,11 @@ export interface LogEntry {
   appType?: string;
   namespace?: string;
   podName?: string;
-  /** The `spark-app-name` pod label: how an app-end event (which names the SparkApplication) finds the logs. */
+  /**
+   * The SparkApplication's name, by shared/spark/app-identity.ts's order: the operator's
+   * `sparkoperator.k8s.io/app-name` label (dotted or dedotted), else `spark-app-name`. How an
+   * app-end event (which names the SparkApplication) finds the logs.
+   */
   appName?: string;
   topic: string;
   partition: number;
@@ -114,7 +118,8 @@ export function parseRecord(record: KafkaRecord, settings: ArchiverSettings, cac
     appType: identity.appType || undefined,
     namespace: event?.namespace || undefined,
     podName: event?.podName || undefined,
-    appName: event?.labels.appName || undefined,
+    // sparkApplicationNameOf's order, spelled out: this runs per line and allocates nothing.
+    appName: event ? event.labels.operatorAppName || event.labels.operatorAppNameDedotted || event.labels.appName || undefined : undefined,
     topic: record.topic,
     partition: record.partition,
     offset,

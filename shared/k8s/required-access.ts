@@ -70,10 +70,14 @@ const USES: Readonly<Record<string, readonly Use[]>> = {
     ['list', '', 'pods'],
     ['watch', '', 'pods'],
   ],
-  // serve's pod watches (functions/job-cost/handler.ts, functions/log-archiver/driver-pod.ts).
+  // serve's pod watches (functions/job-cost/handler.ts, functions/log-archiver/driver-pod.ts), and for
+  // job-cost with a cluster in its deps, which app a SparkApplication end is: its status, else its
+  // driver pod (shared/spark/spark-application-lookup.ts).
   'job-cost': [
     ['list', '', 'pods'],
     ['watch', '', 'pods'],
+    ['get', SPARK_GROUP, 'sparkapplications'],
+    ['get', '', 'pods'],
   ],
   'log-archiver': [
     ['list', '', 'pods'],

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,11 @@ export const EXAMPLE_PRICES = join(import.meta.dirname, '../../deploy/prices.exa
 export const DATA_DIR = join(import.meta.dirname, 'data');
 
 export const fixture = (name: string) => readFile(join(FIXTURES_DIR, name));
+
+/** The real rolling event log of SparkApplication spark-pi-python (test/job-cost/data/SOURCES.md). */
+export const PI_APP_ID = 'spark-bcec39f6201b42b9925124595baad260';
+export const PI_LOG_KEY = `eventlog_v2_${PI_APP_ID}/events_1_${PI_APP_ID}`;
+export const piEventLog = () => readFileSync(join(DATA_DIR, PI_LOG_KEY));
 
 export async function tempStore(): Promise<FileObjectStore> {
   return new FileObjectStore(await mkdtemp(join(tmpdir(), 'sparkfn-job-cost-')));

@@ -154,6 +154,8 @@ describe('log-archiver compaction', () => {
       const labels = (e.kubernetes as { labels: Record<string, string> }).labels;
       labels['spark-app-selector'] = 'spark-0000000000000000000000000000000a';
       labels['spark-app-name'] = 'etl-orders-hourly';
+      // Another SparkApplication's pod: the operator's label names it too (it is what an app end is matched on first).
+      labels['sparkoperator_k8s_io/app-name'] = 'etl-orders-hourly';
     });
     await run(batch([record(1, otherApp, { partition: 5 })]), depsFor(store), {});
     const event = loadEvent('k8s/event') as CoreV1Event;
