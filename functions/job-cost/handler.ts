@@ -2,7 +2,8 @@ import type { Deps } from '../../shared/deps.js';
 import { errorMessage, InvalidInputError } from '../../shared/errors.js';
 import { isSafeKeySegment } from '../../shared/ids.js';
 import type { SparkFunction } from '../../shared/platform/function.js';
-import type { TriggerInput } from '../../shared/platform/trigger.js';
+import type { HttpResult, TriggerInput } from '../../shared/platform/trigger.js';
+import { appEndAnswer } from './app-end-answer.js';
 import { buildRecord, type CostRecord, writeRecord } from './cost-record.js';
 import { APP_END_PATH, type AppEnd, endOfDriverPod, readEvent, readHttpEnd } from './end-signals.js';
 import { readEventLog } from './event-log-reader.js';
@@ -146,10 +147,11 @@ function recordMetrics(deps: Deps, summary: CostRunSummary): void {
 }
 
 /** job-cost as every host sees it: the pod watch feeds its ledger, the listener posts app ends. */
-export const fn: SparkFunction<CostRunSummary> = {
+export const fn: SparkFunction<CostRunSummary | HttpResult> = {
   name: 'job-cost',
   triggers: ['k8s-objects', 'k8s-events', 'http'],
   routes: [{ path: APP_END_PATH, methods: ['POST'], auth: 'webhook' }],
   watches: [{ path: '/api/v1/pods', labelSelector: 'spark-role' }],
-  run: (input, deps) => run(input, deps),
+  // An HTTP caller gets a status that says what happened; every other trigger gets the summary.
+  run: async (input, deps) => (input.kind === 'http' ? appEndAnswer(await run(input, deps)) : run(input, deps)),
 };

@@ -6,6 +6,7 @@ import { createDeps } from '../platform/runtime.js';
 import { createLogger } from '../logger.js';
 import type { SparkFunction } from '../platform/function.js';
 import { invokeByName } from '../platform/invoke.js';
+import { invokeOutput } from './invoke-output.js';
 import { readEventSource } from './read-event.js';
 import { runDemo } from './demo.js';
 import { startServe } from './serve.js';
@@ -52,7 +53,7 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
       // The result goes to stdout; logs go to stderr so the output stays one JSON document.
       const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL, 2) });
       const result = await invokeByName(functions, name, raw, deps);
-      io.out(JSON.stringify(result, null, 2) + '\n');
+      io.out(await invokeOutput(result));
     });
 
   program
