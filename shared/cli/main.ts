@@ -10,6 +10,8 @@ import { invokeOutput } from './invoke-output.js';
 import { readEventSource } from './read-event.js';
 import { runDemo } from './demo.js';
 import { startServe } from './serve.js';
+import { SHUTDOWN_GRACE_MS } from '../http/server.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** Where a command writes; tests pass their own. */
 export interface Io {
@@ -25,6 +27,9 @@ const defaultIo: Io = {
   env: process.env,
   stdin: process.stdin,
 };
+
+/** After a fatal failure and the shutdown, how long `serve` lets the error message be written before it exits anyway. */
+const EXIT_FLUSH_MS = 1_000;
 
 function portNumber(value: string): number {
   const port = Number(value);
@@ -78,8 +83,15 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
-        // A consumer that gave up for good ends the process non-zero, so its supervisor restarts it.
-        running.failed.catch((err: unknown) => running.close().finally(() => reject(err)));
+        // A consumer that gave up for good, or a part down past SPARKFN_UNREADY_EXIT_SECONDS, ends the
+        // process non-zero so its supervisor restarts it. kafkajs may go on restarting a crashed
+        // consumer in the background after stop(), so the end is not left to the event loop draining.
+        running.failed.catch((err: unknown) => {
+          void Promise.race([running.close(), delay(SHUTDOWN_GRACE_MS, undefined, { ref: false })]).finally(() => {
+            reject(err);
+            setTimeout(() => process.exit(1), EXIT_FLUSH_MS).unref();
+          });
+        });
       });
     });
 

@@ -8,6 +8,8 @@ import type { Metrics } from '../metrics.js';
  * restarted by its supervisor long before its lag hurts (Kafka keeps logs for days).
  */
 export const DEFAULT_UNREADY_EXIT_SECONDS = 180;
+/** The reason of a part that has not reported yet. */
+const STARTING = 'starting';
 /** How often the registry looks for a part that has been down longer than the window. */
 const EXPIRY_CHECK_MS = 1_000;
 
@@ -82,6 +84,7 @@ export class Readiness {
   private readonly now: () => number;
   private readonly checker: NodeJS.Timeout;
   private fail!: (err: Error) => void;
+  private closed = false;
 
   constructor(private readonly options: ReadinessOptions) {
     this.now = options.now ?? Date.now;
@@ -95,7 +98,7 @@ export class Readiness {
   /** Registers a part (down, "starting", until it reports) and returns its reporter. */
   component(name: string): ComponentReporter {
     if (!this.parts.has(name)) {
-      this.parts.set(name, { up: false, since: this.now(), reason: 'starting' });
+      this.parts.set(name, { up: false, since: this.now(), reason: STARTING });
       this.gauge.set({ component: name }, 0);
     }
     const set = (up: boolean, reason?: string, detail?: string) => this.set(name, up, reason, detail);
@@ -134,6 +137,7 @@ export class Readiness {
 
   /** Stops the timers; `failed` no longer rejects. */
   close(): void {
+    this.closed = true;
     clearInterval(this.checker);
     for (const p of this.parts.values()) clearTimeout(p.stale);
     this.fail = () => {};
@@ -145,13 +149,16 @@ export class Readiness {
   }
 
   private set(name: string, up: boolean, reason?: string, detail?: string): void {
+    if (this.closed) return;
     const entry = this.parts.get(name)!;
-    const changed = entry.up !== up || (!up && entry.reason !== reason);
-    if (!changed) return;
-    const wasUp = entry.up;
-    entry.up = up;
-    if (wasUp !== up) entry.since = this.now();
+    const wasStarting = !entry.up && entry.reason === STARTING;
+    const flipped = entry.up !== up;
+    // A part that stays down keeps its latest reason, but only a change of state is logged: a retry loop adds no lines.
     entry.reason = up ? undefined : reason;
+    if (!flipped && !wasStarting) return;
+    entry.up = up;
+    // From "starting" to down is no new outage: the window keeps counting from the start.
+    if (flipped) entry.since = this.now();
     this.gauge.set({ component: name }, up ? 1 : 0);
     const { logger } = this.options;
     if (up) logger.info({ component: name }, `${name} is up`);
