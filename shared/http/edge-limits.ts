@@ -29,8 +29,8 @@ export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 /** 1024: beyond any fan-in of senders we serve, and each idle connection costs a few KiB, so the cap keeps memory far below the pod limit. */
 export const DEFAULT_MAX_CONNECTIONS = 1024;
-/** 16 MiB: sixteen bodies at the 1 MiB limit, or hundreds of typical (tens of KiB) ones, at once. */
-export const DEFAULT_BODY_MEMORY_BYTES = 16 * 1024 * 1024;
+/** 8 MiB: eight bodies at the 1 MiB limit, or hundreds of typical (tens of KiB) ones, at once; a flood of large bodies then costs the pod at most this much. */
+export const DEFAULT_BODY_MEMORY_BYTES = 8 * 1024 * 1024;
 /**
  * How often node:http checks headers and request timeouts. Its 30 s default makes a 10 s
  * timeout fire anywhere between 10 and 40 s.

@@ -3,6 +3,8 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const SPARKFN = fileURLToPath(new URL('../../shared/cli/sparkfn.js', import.meta.url));
+/** USER_HZ: Linux reports CPU times in /proc in hundredths of a second on every architecture we run on. */
+const CLOCK_TICKS_PER_SECOND = 100;
 /** tsx compiles the sources on start; on a loaded 2-core machine that can take a while. */
 const START_TIMEOUT_MS = 60_000;
 
@@ -17,6 +19,8 @@ export interface ServeChild {
   output(): string;
   /** RSS in bytes, from /proc. */
   rss(): number;
+  /** CPU time used so far (user + system), in ms, from /proc. */
+  cpuMs(): number;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once it ended. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -61,6 +65,11 @@ export async function startServeChild(env: Record<string, string>): Promise<Serv
     output: () => output,
     rss: () => {
       return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]) * 1024;
+    },
+    cpuMs: () => {
+      // Fields 14 and 15 of /proc/<pid>/stat, after the parenthesised command name; in clock ticks (100 per second on Linux).
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      return (Number(fields[11]) + Number(fields[12])) * (1000 / CLOCK_TICKS_PER_SECOND);
     },
     stop: async (graceMs = 5_000) => {
       if (child.exitCode !== null || child.signalCode !== null) return;
