@@ -6,6 +6,8 @@ import { runFlood, type FloodKind } from '../support/edge-flood.js';
 import { startServeChild, type ServeChild } from '../support/serve-child.js';
 
 const CONNECTIONS = 1000;
+/** Each makes the server read a whole body limit before it can refuse it: the cost is bytes read, so fewer suffice. */
+const CHUNKED_CONNECTIONS = 100;
 const BODY_LIMIT = 1024 * 1024;
 const BODY_TIMEOUT_MS = 2_000;
 const HEADERS_TIMEOUT_MS = 3_000;
@@ -64,8 +66,9 @@ describe('sparkfn serve under a flood of hostile connections', () => {
       'unauthenticated-large': [401, undefined],
       'unauthenticated-slow': [401, undefined],
       'bad-signature-slow': [408, undefined],
-      'public-large': [413, 408, undefined],
+      'public-large': [413, undefined],
       'public-slow': [408, undefined],
+      'public-chunked-large': [413, 408, undefined],
     };
     for (const outcome of report.outcomes) {
       expect(outcome.hung, `${outcome.kind} was still open after ${Math.round(outcome.closedAfterMs)} ms`).toBe(false);
@@ -78,5 +81,15 @@ describe('sparkfn serve under a flood of hostile connections', () => {
     expect(report.healthUnderLoad.count).toBeGreaterThan(20);
     // Still serving after the flood.
     expect((await fetch(`${serve.url}/healthz`)).status).toBe(200);
+  }, 120_000);
+
+  it('answers bodies of unknown length that run past the limit with 413, or 408 when body memory stays taken, and never hangs', async () => {
+    const report = await runFlood({ port: serve.port, connections: CHUNKED_CONNECTIONS, bodyLimitBytes: BODY_LIMIT, giveUpMs: REQUEST_TIMEOUT_MS + SLACK_MS, rss: serve.rss, cpuMs: serve.cpuMs, kinds: ['public-chunked-large'], idleProbes: 20 });
+    console.log(`edge chunked: ${JSON.stringify({ byEnd: report.byEnd, rssGrowthMB: +((report.rssPeakBytes - report.rssBeforeBytes) / MIB).toFixed(1), serverCpuMs: Math.round(report.serverCpuMs) })}`);
+    for (const outcome of report.outcomes) {
+      expect(outcome.hung).toBe(false);
+      expect([413, 408, undefined]).toContain(outcome.status);
+    }
+    expect(report.byEnd['413'] ?? 0).toBeGreaterThan(0);
   }, 120_000);
 });
