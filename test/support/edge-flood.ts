@@ -119,8 +119,9 @@ function hostile(port: number, kind: FloodKind, bodyLimit: number, giveUpMs: num
       const large = 2 * bodyLimit;
       switch (kind) {
         case 'unauthenticated-large':
-          socket.write(`POST /invoke/log-viewer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${large}\r\n\r\n`);
-          return pump(socket, large, false);
+          // Exactly the limit, as in issue #14's measurement: a server that reads before it authenticates takes it whole.
+          socket.write(`POST /invoke/log-viewer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${bodyLimit}\r\n\r\n`);
+          return pump(socket, bodyLimit, false);
         case 'unauthenticated-slow':
           socket.write('POST /job-cost/app-end HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n');
           return trickle(socket);
