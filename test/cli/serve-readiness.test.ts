@@ -10,6 +10,9 @@ import { ComponentDownError } from '../../shared/health/readiness.js';
 import { createDeps } from '../../shared/platform/runtime.js';
 import type { SparkFunction } from '../../shared/platform/function.js';
 import { startTestApiserver, type TestApiserver } from '../support/apiserver/index.js';
+import { selfSignedCertificate } from '../support/apiserver/tls.js';
+import { get } from 'node:https';
+import { writeFile } from 'node:fs/promises';
 import { startMockKafka, type MockKafka } from '../support/kafka-mock.js';
 import { startServeChild, type ServeChild } from '../support/serve-child.js';
 import { produce, unique } from '../kafka/harness.js';
@@ -119,5 +122,25 @@ describe('sparkfn serve readiness', () => {
     let last = await readyz(serve.url);
     await until(async () => (last = await readyz(serve!.url)).status === 200, READY_TIMEOUT_MS, () => `ready: ${JSON.stringify(last.body)}`);
     expect(Object.keys(last.body.components).sort()).toEqual(['store', 'watch /api/v1/pods']);
+  }, 60_000);
+
+  it('reports the TLS certificate as a part when serving HTTPS', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sparkfn-readiness-'));
+    const certificate = await selfSignedCertificate();
+    await writeFile(join(dir, 'tls.crt'), certificate.cert);
+    await writeFile(join(dir, 'tls.key'), certificate.key);
+    const config = loadConfig({ SPARKFN_STORE: `file://${dir}/store`, SPARKFN_TLS_CERT_FILE: join(dir, 'tls.crt'), SPARKFN_TLS_KEY_FILE: join(dir, 'tls.key') });
+    serve = await startServe({ config, functions: [], port: 0, host: '127.0.0.1', deps: createDeps(config, { logger: pino({ level: 'silent' }) }), probeEveryMs: 200 });
+    const fetchReady = () =>
+      new Promise<{ status: number; body: { components: Record<string, { up: boolean }> } }>((resolve, reject) => {
+        get(`${serve!.url}/readyz`, { ca: certificate.cert }, (res) => {
+          let text = '';
+          res.on('data', (d: Buffer) => (text += d.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as never }));
+        }).on('error', reject);
+      });
+    let last = await fetchReady();
+    await until(async () => (last = await fetchReady()).status === 200, READY_TIMEOUT_MS, () => `ready: ${JSON.stringify(last.body)}`);
+    expect(last.body.components['tls']?.up).toBe(true);
   }, 60_000);
 });
