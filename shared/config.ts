@@ -1,12 +1,14 @@
 import * as z from 'zod';
 import { ConfigError } from './errors.js';
+import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_BODY_MEMORY_BYTES, DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT_MS } from './http/edge-limits.js';
+import { DEFAULT_UNREADY_EXIT_SECONDS } from './health/readiness.js';
 
 /** Where the embedded default store lives: `npm start` writes here, relative to the working directory. */
 export const DEFAULT_STORE = 'file://.sparkfn-data';
 /** Port of `sparkfn serve` when neither --port nor SPARKFN_PORT says otherwise. */
 export const DEFAULT_PORT = 8080;
-/** 1 MiB: big enough for an AdmissionReview of a large pod or a kube-eventer batch, small enough to refuse floods. */
-export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
+/** Re-exported from shared/http/edge-limits.ts, where the server's other limits live. */
+export { DEFAULT_BODY_LIMIT_BYTES };
 /** Filebeat's `output.kafka.key` we document: `%{[fields.app_type]}/%{[fields.app_id]}/%{[fields.executor_id]}`. */
 export const DEFAULT_ARCHIVER_KEY_TEMPLATE = '<appType>/<appId>/<executorId>';
 /** Where log-archiver looks for an app and executor id, first match wins (issue 3's order). */
@@ -170,6 +172,12 @@ const schema = z.object({
   SPARKFN_WEBHOOK_HMAC_SECRET: z.string().min(16, { message: 'SPARKFN_WEBHOOK_HMAC_SECRET must be at least 16 characters' }).optional(),
   SPARKFN_TLS_CERT_FILE: z.string().optional(),
   SPARKFN_TLS_KEY_FILE: z.string().optional(),
+  SPARKFN_HTTP_BODY_TIMEOUT_MS: wholeNumber('SPARKFN_HTTP_BODY_TIMEOUT_MS', 100, 'milliseconds').default(DEFAULT_BODY_TIMEOUT_MS),
+  SPARKFN_HTTP_HEADERS_TIMEOUT_MS: wholeNumber('SPARKFN_HTTP_HEADERS_TIMEOUT_MS', 100, 'milliseconds').default(DEFAULT_HEADERS_TIMEOUT_MS),
+  SPARKFN_HTTP_REQUEST_TIMEOUT_MS: wholeNumber('SPARKFN_HTTP_REQUEST_TIMEOUT_MS', 100, 'milliseconds').default(DEFAULT_REQUEST_TIMEOUT_MS),
+  SPARKFN_HTTP_MAX_CONNECTIONS: wholeNumber('SPARKFN_HTTP_MAX_CONNECTIONS', 1, 'connections').default(DEFAULT_MAX_CONNECTIONS),
+  SPARKFN_HTTP_BODY_MEMORY_BYTES: wholeNumber('SPARKFN_HTTP_BODY_MEMORY_BYTES', 1024, 'bytes').default(DEFAULT_BODY_MEMORY_BYTES),
+  SPARKFN_UNREADY_EXIT_SECONDS: wholeNumber('SPARKFN_UNREADY_EXIT_SECONDS', 1, 'seconds').default(DEFAULT_UNREADY_EXIT_SECONDS),
 
   SPARKFN_ARCHIVER_KEY_TEMPLATE: z
     .string()
@@ -300,6 +308,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (config.SPARKFN_TLS_KEY_FILE && !config.SPARKFN_TLS_CERT_FILE) {
     throw new ConfigError('Invalid configuration: SPARKFN_TLS_CERT_FILE must be set when SPARKFN_TLS_KEY_FILE is.', [
       { variable: 'SPARKFN_TLS_CERT_FILE', message: 'set it to the PEM certificate matching SPARKFN_TLS_KEY_FILE' },
+    ]);
+  }
+  if (config.SPARKFN_HTTP_HEADERS_TIMEOUT_MS > config.SPARKFN_HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError('Invalid configuration: SPARKFN_HTTP_HEADERS_TIMEOUT_MS must not be larger than SPARKFN_HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request).', [
+      { variable: 'SPARKFN_HTTP_HEADERS_TIMEOUT_MS', message: 'lower it, or raise SPARKFN_HTTP_REQUEST_TIMEOUT_MS' },
     ]);
   }
   return config;

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prefix of every metric we export. */
 export const METRIC_PREFIX = 'sparkfn_';
@@ -11,6 +11,19 @@ export const METRIC_PREFIX = 'sparkfn_';
 export class Metrics {
   readonly registry = new Registry();
   private readonly made = new Map<string, Counter | Gauge | Histogram>();
+  private processMetrics = false;
+
+  /**
+   * Adds prom-client's default process and Node.js metrics (`process_resident_memory_bytes`,
+   * `process_cpu_seconds_total`, `nodejs_eventloop_lag_seconds`, open fds, heap…) under their
+   * usual names, so stock dashboards and alerts work. Idempotent; only long-running hosts
+   * (`sparkfn serve`) call it.
+   */
+  collectProcessMetrics(): void {
+    if (this.processMetrics) return;
+    this.processMetrics = true;
+    collectDefaultMetrics({ register: this.registry });
+  }
 
   counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
     return this.getOrMake(name, () => new Counter({ name: METRIC_PREFIX + name, help, labelNames, registers: [this.registry] })) as Counter;

@@ -5,7 +5,8 @@ import { isSafeKeySegment } from '../../shared/ids.js';
 import { type AppIdSource, type AppResolution, resolveAppId } from '../../shared/spark/app-identity.js';
 import { type ClusterDeps, sparkApplicationSource } from '../../shared/spark/spark-application-lookup.js';
 import type { SparkFunction } from '../../shared/platform/function.js';
-import type { TriggerInput } from '../../shared/platform/trigger.js';
+import type { HttpResult, TriggerInput } from '../../shared/platform/trigger.js';
+import { appEndAnswer } from './app-end-answer.js';
 import { buildRecord, type CostRecord, writeRecord } from './cost-record.js';
 import { APP_END_PATH, type AppEnd, endOfDriverPod, readEvent, readHttpInput } from './end-signals.js';
 import { eventLogPropertiesSource } from './event-log-identity.js';
@@ -197,10 +198,11 @@ function recordMetrics(deps: Deps, summary: CostRunSummary): void {
 }
 
 /** job-cost as every host sees it: the pod watch feeds its ledger, the listener posts app ends. */
-export const fn: SparkFunction<CostRunSummary> = {
+export const fn: SparkFunction<CostRunSummary | HttpResult> = {
   name: 'job-cost',
   triggers: ['k8s-objects', 'k8s-events', 'http'],
   routes: [{ path: APP_END_PATH, methods: ['POST'], auth: 'webhook' }],
   watches: [{ path: '/api/v1/pods', labelSelector: 'spark-role' }],
-  run: (input, deps) => run(input, deps),
+  // An HTTP caller gets a status that says what happened; every other trigger gets the summary.
+  run: async (input, deps) => (input.kind === 'http' ? appEndAnswer(await run(input, deps)) : run(input, deps)),
 };

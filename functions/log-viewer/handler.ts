@@ -107,13 +107,17 @@ async function serveLog(path: Extract<LogPath, { kind: 'log' }>, query: LogQuery
  */
 async function primed(source: AsyncGenerator<Buffer>): Promise<Readable> {
   const first = await source.next();
-  return Readable.from(
+  const stream = Readable.from(
     (async function* () {
       if (first.done) return;
       yield first.value;
       yield* source;
     })(),
   );
+  // Destroyed before its first read (a HEAD, a client gone), the wrapper above never started, so
+  // it cannot pass the end on to `source`, which holds the log object open.
+  stream.once('close', () => void source.return(undefined).catch(() => undefined));
+  return stream;
 }
 
 function withoutBody(result: HttpResult): HttpResult {

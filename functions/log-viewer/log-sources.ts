@@ -69,14 +69,17 @@ export async function* logText(store: ObjectStore, sources: LogSources, signal?:
   if (sources.chunks.length === 0) {
     if (!sources.compactedKey) return;
     // gzip members concatenate: one streaming gunzip reads the whole compacted object.
-    const stream = (await store.get(sources.compactedKey)).pipe(createGunzip());
+    const raw = await store.get(sources.compactedKey);
+    const stream = raw.pipe(createGunzip());
     try {
       for await (const piece of stream as AsyncIterable<Buffer>) {
         if (signal?.aborted) return;
         yield piece;
       }
     } finally {
+      // pipe() leaves its source open when the destination goes: a reader that stops early would leak the object's file or socket.
       stream.destroy();
+      raw.destroy();
     }
     return;
   }

@@ -11,9 +11,12 @@ import { findFunction } from '../platform/invoke.js';
 import { normalizeTrigger } from '../platform/normalize.js';
 import type { HttpResult } from '../platform/trigger.js';
 import { asUsage } from './usage.js';
+import { invokeOutput } from './invoke-output.js';
 import { readEventSource } from './read-event.js';
 import { runDemo } from './demo.js';
 import { startServe } from './serve.js';
+import { SHUTDOWN_GRACE_MS } from '../http/server.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** Where a command writes; tests pass their own. */
 export interface Io {
@@ -29,6 +32,9 @@ const defaultIo: Io = {
   env: process.env,
   stdin: process.stdin,
 };
+
+/** After a fatal failure and the shutdown, how long `serve` lets the error message be written before it exits anyway. */
+const EXIT_FLUSH_MS = 1_000;
 
 function portNumber(value: string): number {
   const port = Number(value);
@@ -72,7 +78,7 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
       // Everything before the function runs (the payload's shape, the trigger kinds it takes) is about the command line.
       const input = asUsage(() => fitToFunction(normalizeTrigger(raw), fn.triggers, { functionName: fn.name, onSkip: (message) => deps.logger.warn(message) }), `The event ${options.event === '-' ? 'on standard input' : `in ${options.event}`} cannot be used: `);
       const result = await fn.run(input, deps);
-      io.out(JSON.stringify(result, null, 2) + '\n');
+      io.out(await invokeOutput(result));
       if (isHttpResult(result) && result.status >= 400) throw new SparkfnError(`${fn.name} answered ${result.status}${httpErrorMessage(result)}.`);
       // A run summary that counts failed work exits 1 (0 done, 1 work failed), with its failure sentences when it has them.
       const { failed, failures } = (result ?? {}) as { failed?: unknown; failures?: unknown };
@@ -101,8 +107,15 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
         };
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
-        // A consumer that gave up for good ends the process non-zero, so its supervisor restarts it.
-        running.failed.catch((err: unknown) => running.close().finally(() => reject(err)));
+        // A consumer that gave up for good, or a part down past SPARKFN_UNREADY_EXIT_SECONDS, ends the
+        // process non-zero so its supervisor restarts it. kafkajs may go on restarting a crashed
+        // consumer in the background after stop(), so the end is not left to the event loop draining.
+        running.failed.catch((err: unknown) => {
+          void Promise.race([running.close(), delay(SHUTDOWN_GRACE_MS, undefined, { ref: false })]).finally(() => {
+            reject(err);
+            setTimeout(() => process.exit(1), EXIT_FLUSH_MS).unref();
+          });
+        });
       });
     });
 

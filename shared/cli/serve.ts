@@ -3,12 +3,16 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../config.js';
 import type { Deps } from '../deps.js';
 import { errorMessage } from '../errors.js';
+import { startPartProbes } from '../health/part-probes.js';
+import { Readiness, type ComponentReporter } from '../health/readiness.js';
 import { jsonResult, startHttpServer, type Route } from '../http/server.js';
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { HttpResult } from '../platform/trigger.js';
 import { kubeConfigFromConfig } from '../k8s/client.js';
-import { watchResource, type ResourceWatch } from '../k8s/watch.js';
-import { runKafkaConsumer, type KafkaConsumerOptions } from '../kafka/consumer.js';
+import { watchResource, type ResourceWatch, type WatchStatus } from '../k8s/watch.js';
+import { DEFAULT_MAX_WAIT_TIME_MS, runKafkaConsumer, type KafkaConsumerOptions } from '../kafka/consumer.js';
 import type { SparkFunction } from '../platform/function.js';
+import { isHttpResult } from '../platform/http-response.js';
 import { invokeByName } from '../platform/invoke.js';
 import { createDeps } from '../platform/runtime.js';
 
@@ -18,6 +22,13 @@ export const DEFAULT_SCHEDULE_EVERY_MS = 60_000;
 const WATCH_HANDLER_ATTEMPTS = 3;
 /** Pause before the next try, times the attempt number: enough for a store blip to pass. */
 const WATCH_RETRY_DELAY_MS = 250;
+/**
+ * A consumer that neither fetched nor heartbeat for this many of its periods has lost its
+ * brokers: an idle fetch returns every maxWaitTime, and a long batch still heartbeats.
+ */
+const KAFKA_STALE_PERIODS = 5;
+/** kafkajs' default heartbeat period, which serve uses unless told otherwise. */
+const KAFKA_HEARTBEAT_MS = 3_000;
 
 export interface ServeOptions {
   config: Config;
@@ -30,13 +41,20 @@ export interface ServeOptions {
   kubeConfig?: KubeConfig;
   /** Consumer timings and sizes over the defaults (tests against the mock Kafka, whose group joins wait out the session timeout). */
   kafkaConsumer?: Pick<KafkaConsumerOptions, 'sessionTimeout' | 'heartbeatInterval' | 'rebalanceTimeout' | 'maxWaitTimeInMs' | 'connectTimeoutMs' | 'maxBytesPerPartition'>;
+  /** How often the store and the certificate are probed (default `DEFAULT_PROBE_EVERY_MS`; tests go faster). */
+  probeEveryMs?: number;
 }
 
 export interface RunningServe {
   url: string;
   port: number;
-  /** Rejects when a part the process cannot run without fails for good (the Kafka consumer gave up). */
+  /**
+   * Rejects when a part the process cannot run without fails for good: the Kafka consumer gave
+   * up, or a part stayed down longer than SPARKFN_UNREADY_EXIT_SECONDS (ComponentDownError).
+   */
   failed: Promise<never>;
+  /** Each configured part's state, as /readyz shows it. */
+  readiness: Readiness;
   close(): Promise<void>;
 }
 
@@ -45,8 +63,13 @@ function functionRoutes(fn: SparkFunction, deps: Deps): Route[] {
     path: route.path,
     methods: route.methods,
     auth: route.auth,
-    handle: async (input, context) => (await fn.run(input, { ...deps, signal: context.signal })) as never,
+    handle: async (input, context) => asHttpResult(await fn.run(input, { ...deps, signal: context.signal })),
   }));
+}
+
+/** What a function answered, as an HTTP answer: an HttpResult as it is, anything else (a run summary) as 200 JSON. */
+function asHttpResult(result: unknown): HttpResult {
+  return isHttpResult(result) ? result : jsonResult(200, result ?? null);
 }
 
 /**
@@ -60,6 +83,8 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const deps = options.deps ?? createDeps(config);
   const { logger } = deps;
   const stopping = new AbortController();
+  deps.metrics.collectProcessMetrics();
+  const readiness = new Readiness({ logger, metrics: deps.metrics, exitAfterSeconds: config.SPARKFN_UNREADY_EXIT_SECONDS });
 
   const invokeRoute: Route = {
     path: '/invoke/',
@@ -67,8 +92,19 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     auth: 'webhook',
     json: true,
     handle: async (input, context) => {
-      const name = decodeURIComponent(input.path.slice('/invoke/'.length));
-      return jsonResult(200, await invokeByName(functions, name, context.json, { ...deps, signal: context.signal }));
+      // input.path is decoded already; decoding it again would turn %25zz into a URIError (500).
+      const name = input.path.slice('/invoke/'.length);
+      // An HTTP-serving function (log-viewer) answers with its own status, headers and body.
+      return asHttpResult(await invokeByName(functions, name, context.json, { ...deps, signal: context.signal }));
+    },
+  };
+  const readyRoute: Route = {
+    path: '/readyz',
+    methods: ['GET', 'HEAD'],
+    auth: 'public',
+    handle: async () => {
+      const ready = readiness.ready;
+      return jsonResult(ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', components: readiness.snapshot() });
     },
   };
   const tls =
@@ -77,10 +113,17 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
       : undefined;
   const http = await startHttpServer(
     {
-      routes: [invokeRoute, ...functions.flatMap((fn) => functionRoutes(fn, deps))],
+      routes: [readyRoute, invokeRoute, ...functions.flatMap((fn) => functionRoutes(fn, deps))],
       logger,
       metrics: deps.metrics,
       bodyLimitBytes: config.SPARKFN_BODY_LIMIT_BYTES,
+      limits: {
+        bodyTimeoutMs: config.SPARKFN_HTTP_BODY_TIMEOUT_MS,
+        headersTimeoutMs: config.SPARKFN_HTTP_HEADERS_TIMEOUT_MS,
+        requestTimeoutMs: config.SPARKFN_HTTP_REQUEST_TIMEOUT_MS,
+        maxConnections: config.SPARKFN_HTTP_MAX_CONNECTIONS,
+        bodyMemoryBytes: config.SPARKFN_HTTP_BODY_MEMORY_BYTES,
+      },
       auth: {
         ...(config.SPARKFN_WEBHOOK_TOKEN ? { token: config.SPARKFN_WEBHOOK_TOKEN } : {}),
         ...(config.SPARKFN_WEBHOOK_HMAC_SECRET ? { hmacSecret: config.SPARKFN_WEBHOOK_HMAC_SECRET } : {}),
@@ -94,17 +137,27 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     logger.warn('no SPARKFN_WEBHOOK_TOKEN or SPARKFN_WEBHOOK_HMAC_SECRET: webhook routes answer 401 to every request');
   }
 
+  startPartProbes({ readiness, store: deps.store, ...(tls ? { tlsCert: tls.cert } : {}), ...(options.probeEveryMs ? { everyMs: options.probeEveryMs } : {}), signal: stopping.signal });
+
   const kafkaFunctions = functions.filter((fn) => fn.triggers.includes('kafka'));
+  const brokers = kafkaFunctions.length > 0 ? config.SPARKFN_KAFKA_BROKERS : undefined;
+  const kafkaPart = brokers ? readiness.component('kafka-consumer') : undefined;
+  const kafkaStaleMs =
+    KAFKA_STALE_PERIODS * Math.max(options.kafkaConsumer?.heartbeatInterval ?? KAFKA_HEARTBEAT_MS, options.kafkaConsumer?.maxWaitTimeInMs ?? DEFAULT_MAX_WAIT_TIME_MS);
   const consumer =
-    config.SPARKFN_KAFKA_BROKERS && kafkaFunctions.length > 0
+    brokers && kafkaPart
       ? await runKafkaConsumer({
-          brokers: config.SPARKFN_KAFKA_BROKERS,
+          brokers,
           clientId: config.SPARKFN_KAFKA_CLIENT_ID,
           groupId: config.SPARKFN_KAFKA_GROUP,
           topics: config.SPARKFN_KAFKA_TOPICS,
           fromBeginning: config.SPARKFN_KAFKA_FROM_BEGINNING,
           ...options.kafkaConsumer,
           logger,
+          onStatus: (status) => {
+            if (status.state === 'up') kafkaPart.beat(kafkaStaleMs, `no fetch or heartbeat for ${kafkaStaleMs / 1000} s`);
+            else kafkaPart.down(status.reason, status.detail);
+          },
           handler: async (batch) => {
             // Every Kafka function must succeed before the batch's offsets are committed.
             for (const fn of kafkaFunctions) await fn.run(batch, { ...deps, signal: stopping.signal });
@@ -112,7 +165,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
         })
       : undefined;
 
-  const watches = await startWatches(options, deps, stopping.signal);
+  const watches = await startWatches(options, deps, readiness, stopping.signal);
 
   const timers = functions
     .filter((fn) => fn.triggers.includes('schedule'))
@@ -138,6 +191,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
       logger.fatal({ err: errorMessage(err) }, 'the Kafka consumer stopped for good');
       reject(err);
     });
+    readiness.failed.catch(reject);
   });
   // Callers that only await close() must not see an unhandled rejection.
   failed.catch(() => {});
@@ -146,7 +200,9 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     url: http.url,
     port: http.port,
     failed,
+    readiness,
     close: async () => {
+      readiness.close();
       stopping.abort();
       for (const timer of timers) clearInterval(timer);
       await Promise.all([http.close(), consumer?.stop(), ...watches.map((w) => w.done.catch(() => undefined))]);
@@ -160,7 +216,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
  * every function that asked, in order. A function that keeps failing on a change is logged and
  * passed over so that one bad object cannot stall the others.
  */
-async function startWatches(options: ServeOptions, deps: Deps, signal: AbortSignal): Promise<ResourceWatch[]> {
+async function startWatches(options: ServeOptions, deps: Deps, readiness: Readiness, signal: AbortSignal): Promise<ResourceWatch[]> {
   const wanted = new Map<string, { path: string; labelSelector?: string; functions: SparkFunction[] }>();
   for (const fn of options.functions) {
     for (const spec of fn.watches ?? []) {
@@ -177,12 +233,15 @@ async function startWatches(options: ServeOptions, deps: Deps, signal: AbortSign
     return [];
   }
   const failures = deps.metrics.counter('watch_handler_failures_total', 'Watched changes a function failed on after every try.', ['function']);
+  const refusals = deps.metrics.counter('watch_refused_total', 'Watch and list requests the apiserver refused (401 or 403), by watched path.', ['path']);
   return [...wanted.values()].map(({ path, labelSelector, functions }) => {
+    const part = readiness.component(`watch ${path}${labelSelector ? `?labelSelector=${labelSelector}` : ''}`);
     const watch = watchResource({
       kubeConfig,
       path,
       ...(labelSelector ? { labelSelector } : {}),
       signal,
+      onStatus: (status) => reportWatch(status, part, () => refusals.inc({ path })),
       onEvent: async (event) => {
         const input = { kind: 'k8s-objects' as const, source: 'k8s:watch', changes: [{ type: event.type, object: event.object as never }] };
         for (const fn of functions) {
@@ -202,7 +261,24 @@ async function startWatches(options: ServeOptions, deps: Deps, signal: AbortSign
         }
       },
     });
-    watch.done.catch((err: unknown) => deps.logger.error({ path, err: errorMessage(err) }, 'watch stopped'));
+    watch.done.catch((err: unknown) => {
+      deps.logger.error({ path, err: errorMessage(err) }, 'watch stopped');
+      part.down('the watch stopped', errorMessage(err));
+    });
     return watch;
   });
+}
+
+/**
+ * A watch's progress as readiness: listed or watching is up; a retry is down, and a refusal
+ * (401: the token is wrong or expired; 403: RBAC) is also counted. The readiness registry logs
+ * each change of state once, not each retry.
+ */
+function reportWatch(status: WatchStatus, part: ComponentReporter, refused: () => void): void {
+  if (status.type !== 'retrying') return part.up();
+  if (status.error.class === 'forbidden') {
+    refused();
+    return part.down(`the apiserver refused the watch (${status.error.code ?? 'forbidden'})`, status.error.message);
+  }
+  part.down('the watch is reconnecting', status.error.message);
 }

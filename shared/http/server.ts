@@ -3,11 +3,15 @@ import { createServer as createHttps } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { randomUUID } from 'node:crypto';
 import { InvalidInputError, NotFoundError, RangeNotSatisfiableError, errorMessage } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { decodeRequestPath } from '../platform/http-event.js';
 import type { HttpInput, HttpResult } from '../platform/trigger.js';
-import { webhookAuthProblem, type WebhookAuthOptions } from './webhook-auth.js';
+import { BodyBudget } from './body-budget.js';
+import { CONNECTIONS_CHECK_INTERVAL_MS, DEFAULT_EDGE_LIMITS, type EdgeLimits } from './edge-limits.js';
+import { BodyTimeoutError, BodyTooLargeError, ClientGoneError, readBody } from './read-body.js';
+import { webhookAuthProblem, webhookHeaderVerdict, type WebhookAuthOptions } from './webhook-auth.js';
 
 /** How long shutdown waits for in-flight requests before cutting connections. */
 export const SHUTDOWN_GRACE_MS = 10_000;
@@ -35,6 +39,8 @@ export interface HttpServerOptions {
   logger: Logger;
   metrics: Metrics;
   bodyLimitBytes: number;
+  /** Timeouts and caps over `DEFAULT_EDGE_LIMITS` (`bodyLimitBytes` above wins over the one here). */
+  limits?: Partial<EdgeLimits>;
   auth: WebhookAuthOptions;
   /** PEM certificate and key: serve HTTPS (admission webhooks must). */
   tls?: { cert: string | Buffer; key: string | Buffer };
@@ -71,29 +77,25 @@ function matchRoute(routes: readonly Route[], path: string): Route | undefined {
   return best;
 }
 
-class BodyTooLarge extends Error {}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) throw new BodyTooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyTooLarge();
-    chunks.push(chunk as Buffer);
+function headerRecord(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
-  return Buffer.concat(chunks);
+  return headers;
+}
+
+function unauthorized(problem: string): HttpResult {
+  const result = errorResult(401, 'unauthorized', `Unauthorized: ${problem}.`);
+  result.headers!['www-authenticate'] = 'Bearer';
+  return result;
 }
 
 function toInput(req: IncomingMessage, body: Buffer): HttpInput {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const path = decodeRequestPath(url.pathname);
   if (path === undefined) throw new InvalidInputError(`The path ${JSON.stringify(url.pathname.slice(0, 200))} is not valid percent-encoding.`, 'malformed-path');
-  const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
+  const headers = headerRecord(req);
   return {
     kind: 'http',
     source: 'sparkfn-serve',
@@ -113,8 +115,21 @@ function resultForError(err: unknown, logger: Logger): HttpResult {
     result.headers!['content-range'] = `bytes */${err.size}`;
     return result;
   }
-  logger.error({ err }, 'request failed');
-  return errorResult(500, 'internal', `The request failed: ${errorMessage(err)}`);
+  // The message of an unexpected error can name internals (a store's endpoint and bucket): it goes
+  // to the log under an id, and the client gets only the id to quote.
+  const id = randomUUID();
+  logger.error({ err, requestId: id }, 'request failed');
+  return errorResult(500, 'internal', `The request failed on the server; the server log has the details under request id ${id}.`);
+}
+
+/** The answer to a body that could not be read whole, always closing the connection. */
+function resultForBodyError(err: BodyTooLargeError | BodyTimeoutError): HttpResult {
+  const result =
+    err instanceof BodyTooLargeError
+      ? errorResult(413, 'body-too-large', err.message)
+      : errorResult(408, 'body-timeout', err.message);
+  result.headers!['connection'] = 'close';
+  return result;
 }
 
 async function send(res: ServerResponse, result: HttpResult): Promise<void> {
@@ -139,8 +154,12 @@ async function send(res: ServerResponse, result: HttpResult): Promise<void> {
 }
 
 /**
- * The one HTTP server of `sparkfn serve`: per-function routes, `/healthz`, `/metrics`, a body
- * limit (413), webhook authentication (401), JSON errors with a reason, graceful shutdown.
+ * The one HTTP server of `sparkfn serve`: per-function routes, `/healthz`, `/metrics`, webhook
+ * authentication (401) decided from the headers before any body byte is read (an HMAC signature
+ * needs the body: it is read within the limits first), bounded bodies (413 over the limit, 408
+ * when slower than the body timeout, a server-wide memory budget), headers and request timeouts
+ * and a connection cap (see `EdgeLimits`), JSON errors with a reason (a 500 names only a request
+ * id; the details go to the log), graceful shutdown.
  * @example
  * const running = await startHttpServer({ routes, logger, metrics, bodyLimitBytes: 1 << 20, auth: { token } }, 8080, '127.0.0.1');
  */
@@ -166,6 +185,26 @@ export async function startHttpServer(options: HttpServerOptions, port: number, 
   ];
   const routes = [...builtin, ...options.routes];
 
+  const limits: EdgeLimits = { ...DEFAULT_EDGE_LIMITS, ...options.limits, bodyLimitBytes: options.bodyLimitBytes };
+  const budget = new BodyBudget(limits.bodyMemoryBytes);
+  const bodyOptions = { limit: limits.bodyLimitBytes, timeoutMs: limits.bodyTimeoutMs, budget };
+
+  /** Authenticates from the headers, then reads the body within its bounds; the result when the request stops here. */
+  const admit = async (route: Route, req: IncomingMessage): Promise<{ refused: HttpResult } | { body: Buffer; release: () => void }> => {
+    const headers = headerRecord(req);
+    const verdict = route.auth === 'webhook' ? webhookHeaderVerdict(headers, options.auth) : ({ kind: 'authenticated' } as const);
+    if (verdict.kind === 'refused') return { refused: unauthorized(verdict.problem) };
+    const { body, release } = await readBody(req, bodyOptions);
+    if (verdict.kind === 'needs-body') {
+      const problem = webhookAuthProblem(headers, body, options.auth);
+      if (problem) {
+        release();
+        return { refused: unauthorized(problem) };
+      }
+    }
+    return { body, release };
+  };
+
   const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -174,6 +213,7 @@ export async function startHttpServer(options: HttpServerOptions, port: number, 
     const client = new AbortController();
     res.once('close', () => client.abort());
     let result: HttpResult;
+    let release = () => {};
     try {
       if (!route) {
         result = errorResult(404, 'no-route', `No route for ${path}.`);
@@ -181,30 +221,34 @@ export async function startHttpServer(options: HttpServerOptions, port: number, 
         result = errorResult(405, 'method-not-allowed', `${req.method} is not allowed on ${route.path}; use ${route.methods.join(' or ')}.`);
         result.headers!['allow'] = route.methods.join(', ');
       } else {
-        const body = await readBody(req, options.bodyLimitBytes);
-        const input = toInput(req, body);
-        const problem = route.auth === 'webhook' ? webhookAuthProblem(input.headers, body, options.auth) : undefined;
-        if (problem) {
-          result = errorResult(401, 'unauthorized', `Unauthorized: ${problem}.`);
-          result.headers!['www-authenticate'] = 'Bearer';
+        const admitted = await admit(route, req);
+        if ('refused' in admitted) {
+          result = admitted.refused;
         } else {
+          release = admitted.release;
+          const input = toInput(req, admitted.body);
           const context: RouteContext = { signal: AbortSignal.any([client.signal, shutdown.signal]) };
-          if (route.json) context.json = parseJson(body);
+          if (route.json) context.json = parseJson(admitted.body);
           result = await route.handle(input, context);
         }
       }
     } catch (err) {
-      if (err instanceof BodyTooLarge) {
-        result = errorResult(413, 'body-too-large', `The request body is larger than ${options.bodyLimitBytes} bytes.`);
-        // Stop reading the rest of an oversized body: answer, then close the connection.
-        result.headers!['connection'] = 'close';
-      } else {
-        result = resultForError(err, logger);
+      if (err instanceof ClientGoneError) {
+        res.destroy();
+        requests.inc({ route: label, status: 'client-gone' });
+        return;
       }
+      result = err instanceof BodyTooLargeError || err instanceof BodyTimeoutError ? resultForBodyError(err) : resultForError(err, logger);
     }
+    // A body nobody read (a refusal, an unknown route) is not drained: the connection ends with the answer.
+    if (!req.complete) result.headers = { ...result.headers, connection: 'close' };
     // Once shutdown began, a kept-alive connection would hold close() open until its timeout.
     if (closing) res.setHeader('connection', 'close');
-    await send(res, result);
+    try {
+      await send(res, result);
+    } finally {
+      release();
+    }
     requests.inc({ route: label, status: String(result.status) });
     latency.observe({ route: label }, (performance.now() - started) / 1000);
   };
@@ -215,7 +259,16 @@ export async function startHttpServer(options: HttpServerOptions, port: number, 
       res.destroy();
     });
   };
-  const server = options.tls ? createHttps({ cert: options.tls.cert, key: options.tls.key }, handler) : createHttp(handler);
+  const serverOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.min(CONNECTIONS_CHECK_INTERVAL_MS, limits.headersTimeoutMs),
+  };
+  const server = options.tls ? createHttps({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, handler) : createHttp(serverOptions, handler);
+  server.maxConnections = limits.maxConnections;
+  // Left to node:http: a request line, header or chunk size it cannot parse (one that overflows
+  // 64 bits, say) is answered 400 and the connection closed; headers or a request past their
+  // timeout are answered 408 and closed.
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

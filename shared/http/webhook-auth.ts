@@ -23,6 +23,29 @@ function sameSecret(a: string, b: string): boolean {
 }
 
 /**
+ * What the headers alone say about a webhook request, so that the server refuses it before
+ * reading a byte of its body: `authenticated` (the bearer token is right), `needs-body` (an HMAC
+ * signature is present and the body must be read, within the body limit and timeout, to check
+ * it with `webhookAuthProblem`), or `refused` with the reason.
+ */
+export type HeaderVerdict = { kind: 'authenticated' } | { kind: 'needs-body' } | { kind: 'refused'; problem: string };
+
+/** The verdict on a webhook request from its headers; see `HeaderVerdict`. */
+export function webhookHeaderVerdict(headers: Record<string, string>, options: WebhookAuthOptions): HeaderVerdict {
+  if (options.hmacSecret && headers[SIGNATURE_HEADER]) {
+    const authorization = headers['authorization'];
+    const match = authorization ? /^Bearer\s+(.+)$/i.exec(authorization) : null;
+    if (options.token && match && sameSecret(match[1]!.trim(), options.token)) return { kind: 'authenticated' };
+    return { kind: 'needs-body' };
+  }
+  // Without a signature the body plays no part in the verdict: an empty one gives the same answer.
+  const problem = webhookAuthProblem(headers, EMPTY, options);
+  return problem ? { kind: 'refused', problem } : { kind: 'authenticated' };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/**
  * Why a webhook request is not authenticated, or undefined when it is. With neither a token nor
  * a secret configured every request is refused: webhooks fail closed.
  */

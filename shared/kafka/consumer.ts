@@ -51,7 +51,15 @@ export interface KafkaConsumerOptions {
   heartbeatInterval?: number;
   /** How long the group waits for members to rejoin during a rebalance (kafkajs default 60 s). */
   rebalanceTimeout?: number;
+  /**
+   * Told how the consumer is doing, for readiness: `up` on each group join, fetch and heartbeat
+   * (the signs of a live broker); `down` on a crash, a disconnect or a stop.
+   */
+  onStatus?: (status: ConsumerStatus) => void;
 }
+
+/** What `onStatus` hears. `detail` may name brokers: for logs, not for public answers. */
+export type ConsumerStatus = { state: 'up' } | { state: 'down'; reason: string; detail?: string };
 
 /** A running consumer. */
 export interface KafkaConsumerHandle {
@@ -124,6 +132,16 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<K
     const { memberId, memberAssignment, duration } = payload;
     logger.info({ memberId, assignment: memberAssignment, ms: duration }, 'kafka consumer joined its group');
   });
+  const { onStatus } = options;
+  if (onStatus) {
+    const live = () => onStatus({ state: 'up' });
+    consumer.on(consumer.events.GROUP_JOIN, live);
+    consumer.on(consumer.events.FETCH, live);
+    consumer.on(consumer.events.HEARTBEAT, live);
+    consumer.on(consumer.events.CRASH, ({ payload }) => onStatus({ state: 'down', reason: 'the consumer crashed', detail: errorMessage(payload.error) }));
+    consumer.on(consumer.events.DISCONNECT, () => onStatus({ state: 'down', reason: 'the consumer disconnected' }));
+    consumer.on(consumer.events.STOP, () => onStatus({ state: 'down', reason: 'the consumer stopped' }));
+  }
 
   await client.connect(consumer);
   try {

@@ -1,0 +1,26 @@
+import { isHttpResult } from '../platform/http-response.js';
+
+/** Content types printed as text; any other body is printed as base64. */
+const TEXT_TYPE = /^\s*(text\/|application\/(json|[\w.+-]*\+json|xml|[\w.+-]*\+xml|javascript)\b)/i;
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream as AsyncIterable<Buffer | string>) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
+}
+
+/**
+ * What `sparkfn invoke` prints for a function's result: one JSON document. A run summary is
+ * printed as it is; an HTTP answer (log-viewer's) as `{status, headers, body}` with the body read
+ * whole, as text for textual content types and base64 (with `isBase64Encoded: true`, as Lambda
+ * and FC write it) otherwise, instead of a Buffer's byte array or a dumped stream object.
+ */
+export async function invokeOutput(result: unknown): Promise<string> {
+  if (!isHttpResult(result)) return JSON.stringify(result ?? null, null, 2) + '\n';
+  const { status, headers = {}, body } = result;
+  if (body === undefined) return JSON.stringify({ status, headers }, null, 2) + '\n';
+  const bytes = typeof body === 'string' ? Buffer.from(body) : Buffer.isBuffer(body) ? body : await readAll(body);
+  const contentType = Object.entries(headers).find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? '';
+  const text = TEXT_TYPE.test(contentType);
+  return JSON.stringify({ status, headers, body: bytes.toString(text ? 'utf8' : 'base64'), ...(text ? {} : { isBase64Encoded: true }) }, null, 2) + '\n';
+}
