@@ -1,7 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../shared/store/s3-store.js';
-import { writeBreakerFile, readBreakerFile } from '../../functions/spot-fallback/breaker-store.js';
-import { CLOSED, recordSignal } from '../../functions/spot-fallback/spot-breaker.js';
+import { putSignal } from '../../functions/spot-fallback/facts.js';
 import type { ObjectStore } from '../../shared/store/object-store.js';
 import { startS3rver, type S3rverHarness } from '../support/s3rver.js';
 import { baseDeps, patched, postAdmission, review, startTlsServe, tempStore, testSettings, VSW_H, VSW_I, type TlsServe } from './harness.js';
@@ -10,11 +9,7 @@ const SPECS = ['ecs.c6.xlarge', 'ecs.g6.xlarge'];
 const settings = testSettings();
 
 async function openZone(store: ObjectStore, zone: string, now: number): Promise<void> {
-  for (const spec of SPECS) {
-    const file = await readBreakerFile(store, zone, spec);
-    file.capacity.spot = recordSignal(CLOSED, { at: now, pod: `uid-${zone}-${spec}`, reason: 'NoStock' }, now, settings);
-    await writeBreakerFile(store, file);
-  }
+  await putSignal(store, { kind: 'stock-out', reason: 'NoStock', pod: `uid-${zone}`, at: now, capacity: 'spot', breakers: SPECS.map((spec) => `${zone}/${spec}`) });
 }
 
 describe('spot-fallback admission over HTTPS through sparkfn serve', () => {

@@ -1,0 +1,80 @@
+import { errorMessage } from '../../shared/errors.js';
+import { breakerId } from './breaker-store.js';
+import { claimProbeSlot, probeClaimKey, probeReleaseKey, putProbeRelease, type ProbeClaimFact } from './facts.js';
+import type { Placement } from './placement.js';
+import { locationsOf } from './placement.js';
+import { breakerState } from './spot-breaker.js';
+import type { SpotDeps } from './spot-deps.js';
+import type { SpotState } from './spot-state.js';
+import { splitBreakerId } from './spot-state.js';
+
+/**
+ * A pod appears within a second of its admission unless something refused it (another webhook,
+ * a quota, a made-up review): a claim whose pod is not there after this long is released.
+ */
+export const PROBE_CONFIRM_MS = 30_000;
+
+/**
+ * Claims the probe slot of each breaker for the pod, one create-only write per breaker. Returns the
+ * breakers whose slot this pod holds (it created the claim, or a retried review finds its own).
+ * A write that fails otherwise counts as lost: the pod is then routed as if the breaker were open.
+ */
+export async function claimProbes(ids: readonly string[], state: SpotState, pod: { namespace: string; name: string; review: string }, deps: SpotDeps): Promise<string[]> {
+  const now = deps.clock.now();
+  const won: string[] = [];
+  await Promise.all(
+    ids.map(async (id) => {
+      const slots = state.probes.get(id);
+      if (!slots) return;
+      const { location, spec } = splitBreakerId(id);
+      if (slots.holder && slots.holder.fact.namespace === pod.namespace && slots.holder.fact.name === pod.name) {
+        won.push(id);
+        return;
+      }
+      const key = probeClaimKey(location, spec, slots.period, slots.nextSlot);
+      const fact: ProbeClaimFact = { namespace: pod.namespace, name: pod.name, at: now, review: pod.review };
+      try {
+        const claim = await claimProbeSlot(deps.store, key, fact);
+        deps.cache.note(key, claim.holder);
+        if (claim.won) won.push(id);
+      } catch (err) {
+        deps.logger.warn({ breaker: id, err: errorMessage(err) }, 'could not claim the spot probe; routing as if it were taken');
+      }
+    }),
+  );
+  return won.sort();
+}
+
+/**
+ * Releases the probe slots, among the breakers a pod may use, whose holder never became a pod:
+ * claimed more than PROBE_CONFIRM_MS ago, not timed out yet, and the cluster has no such pod. So a
+ * made-up AdmissionReview cannot keep a half-open breaker's only probe. Needs a cluster; without
+ * one a claim lasts until SPARKFN_SPOT_PROBE_TIMEOUT_SECONDS. Returns whether it released any.
+ */
+export async function releaseAbsentProbes(placement: Placement, state: SpotState, deps: SpotDeps): Promise<boolean> {
+  const cluster = deps.cluster;
+  if (!cluster) return false;
+  const now = deps.clock.now();
+  let released = false;
+  for (const location of locationsOf(placement)) {
+    for (const spec of placement.specs) {
+      const id = breakerId(location, spec);
+      const slots = state.probes.get(id);
+      const holder = slots?.holder;
+      const spot = state.breakers.get(id)?.capacity.spot;
+      if (!slots || !holder || !spot || breakerState(spot, now) !== 'half-open') continue;
+      const age = now - holder.fact.at;
+      if (age < PROBE_CONFIRM_MS || age >= deps.settings.probeTimeoutMs || deps.cache.confirmedClaims.has(holder.key)) continue;
+      if (await cluster.getPod(holder.fact.namespace, holder.fact.name)) {
+        deps.cache.confirmedClaims.add(holder.key);
+        continue;
+      }
+      const key = probeReleaseKey(location, spec, slots.period, holder.slot);
+      await putProbeRelease(deps.store, key, { at: now, why: `no pod ${holder.fact.namespace}/${holder.fact.name} ${Math.round(age / 1000)} s after its admission` });
+      deps.cache.note(key, {});
+      deps.logger.warn({ breaker: id, pod: `${holder.fact.namespace}/${holder.fact.name}`, review: holder.fact.review }, 'spot probe released: its pod never appeared');
+      released = true;
+    }
+  }
+  return released;
+}
