@@ -3,9 +3,12 @@ import { errorMessage, InvalidInputError } from '../../shared/errors.js';
 import type { HttpInput, HttpResult } from '../../shared/platform/trigger.js';
 import { totalReclaims } from './app-state.js';
 import { buildPatch, type PatchOp } from './json-patch.js';
-import { placementOf, type PodLike } from './placement.js';
+import { locationsOf, placementOf, type Placement, type PodLike } from './placement.js';
 import { routePod, type Routing } from './routing.js';
+import { type BreakerFile, breakerId } from './breaker-store.js';
+import { breakerState } from './spot-breaker.js';
 import { claimProbes, releaseAbsentProbes } from './probe-claims.js';
+import type { SpotState } from './spot-state.js';
 import type { SpotDeps } from './spot-deps.js';
 import { spotMetrics } from './spot-metrics.js';
 
@@ -65,8 +68,32 @@ export function parseAdmissionReview(body: Buffer): AdmissionRequest {
   return parsed.data.request;
 }
 
-/** Rounds of claiming a probe: a lost claim re-routes with the winner's claim counted, and may find another probe. */
-const PROBE_ROUNDS = 3;
+/**
+ * The breakers as this pod sees them: a probe slot it holds itself is free to it, so a review the
+ * apiserver sends again (a timeout, a retry) gets the same probe answer.
+ */
+function ownProbesFree(state: SpotState, namespace: string, name: string): ReadonlyMap<string, BreakerFile> {
+  let out: Map<string, BreakerFile> | undefined;
+  for (const [id, slots] of state.probes) {
+    const holder = slots.holder?.fact;
+    const file = state.breakers.get(id);
+    if (!holder || holder.namespace !== namespace || holder.name !== name || !file?.capacity.spot) continue;
+    out ??= new Map(state.breakers);
+    const { probe: _mine, ...spot } = file.capacity.spot;
+    out.set(id, { ...file, capacity: { ...file.capacity, spot } });
+  }
+  return out ?? state.breakers;
+}
+
+/** Every half-open spot breaker among the pod's locations and specs, held or not: the order claims go in. */
+function halfOpenBreakers(placement: Placement, state: SpotState, now: number): string[] {
+  return locationsOf(placement).flatMap((location) =>
+    placement.specs.map((spec) => breakerId(location, spec)).filter((id) => {
+      const spot = state.breakers.get(id)?.capacity.spot;
+      return spot !== undefined && breakerState(spot, now) === 'half-open';
+    }),
+  );
+}
 
 /**
  * Decides the patch for one request. May throw or hang: `admit` bounds it. State comes from the
@@ -86,16 +113,14 @@ export async function decide(request: AdmissionRequest, deps: SpotDeps): Promise
   const app = placement.appId ? state.apps.get(`${namespace}/${placement.appId}`) : undefined;
   const reclaims = app ? totalReclaims(app) : 0;
   const now = deps.clock.now();
-  for (let round = 0; round < PROBE_ROUNDS; round++) {
-    const routing = routePod(placement, state.breakers, reclaims, now, deps.settings);
-    if (routing.action !== 'probe' || deps.settings.dryRun) return { routing, patch: buildPatch(pod, routing, deps.settings) };
-    if (!name) break;
-    const won = await claimProbes(routing.breakers, state, { namespace, name, review: request.uid }, deps);
+  const routing = routePod(placement, name ? ownProbesFree(state, namespace, name) : state.breakers, reclaims, now, deps.settings);
+  if (routing.action !== 'probe' || deps.settings.dryRun) return { routing, patch: buildPatch(pod, routing, deps.settings) };
+  if (name) {
+    const won = await claimProbes(halfOpenBreakers(placement, state, now), state, { namespace, name, review: request.uid }, deps);
     if (won.length > 0) {
       const probe = { ...routing, breakers: won };
       return { routing: probe, patch: buildPatch(pod, probe, deps.settings) };
     }
-    state = deps.cache.current() ?? state;
   }
   const taken: Routing = { action: 'on-demand', why: name ? 'spot probe taken by another pod after a stock-out' : 'spot probe needs a named pod after a stock-out' };
   return { routing: taken, patch: buildPatch(pod, taken, deps.settings) };

@@ -15,34 +15,39 @@ import { splitBreakerId } from './spot-state.js';
 export const PROBE_CONFIRM_MS = 30_000;
 
 /**
- * Claims the probe slot of each breaker for the pod, one create-only write per breaker. Returns the
- * breakers whose slot this pod holds (it created the claim, or a retried review finds its own).
- * A write that fails otherwise counts as lost: the pod is then routed as if the breaker were open.
+ * Claims the probe slot of each of the pod's half-open breakers (`ids`), one create-only write per
+ * breaker, in turn. Returns the breakers whose slot this pod holds (it created the claim, or a
+ * retried review finds its own). A write that fails otherwise counts as lost.
  */
 export async function claimProbes(ids: readonly string[], state: SpotState, pod: { namespace: string; name: string; review: string }, deps: SpotDeps): Promise<string[]> {
   const now = deps.clock.now();
   const won: string[] = [];
-  await Promise.all(
-    ids.map(async (id) => {
-      const slots = state.probes.get(id);
-      if (!slots) return;
-      const { location, spec } = splitBreakerId(id);
-      if (slots.holder && slots.holder.fact.namespace === pod.namespace && slots.holder.fact.name === pod.name) {
-        won.push(id);
-        return;
-      }
-      const key = probeClaimKey(location, spec, slots.period, slots.nextSlot);
-      const fact: ProbeClaimFact = { namespace: pod.namespace, name: pod.name, at: now, review: pod.review };
-      try {
-        const claim = await claimProbeSlot(deps.store, key, fact);
-        deps.cache.note(key, claim.holder);
-        if (claim.won) won.push(id);
-      } catch (err) {
-        deps.logger.warn({ breaker: id, err: errorMessage(err) }, 'could not claim the spot probe; routing as if it were taken');
-      }
-    }),
-  );
-  return won.sort();
+  // Every pod goes through its half-open breakers in one order and stops at the first one another
+  // pod holds: pods that race meet at the first breaker, and its winner takes the whole set.
+  const live = (holder: ProbeClaimFact) => now - holder.at < deps.settings.probeTimeoutMs;
+  for (const id of [...ids].sort()) {
+    const slots = state.probes.get(id);
+    if (!slots) continue;
+    const { location, spec } = splitBreakerId(id);
+    const holder = slots.holder?.fact;
+    if (holder && holder.namespace === pod.namespace && holder.name === pod.name) {
+      won.push(id);
+      continue;
+    }
+    if (holder && live(holder)) break;
+    const key = probeClaimKey(location, spec, slots.period, slots.nextSlot);
+    const fact: ProbeClaimFact = { namespace: pod.namespace, name: pod.name, at: now, review: pod.review };
+    try {
+      const claim = await claimProbeSlot(deps.store, key, fact);
+      deps.cache.note(key, claim.holder);
+      if (!claim.won) break;
+      won.push(id);
+    } catch (err) {
+      deps.logger.warn({ breaker: id, err: errorMessage(err) }, 'could not claim the spot probe; routing as if it were taken');
+      break;
+    }
+  }
+  return won;
 }
 
 /**

@@ -185,41 +185,60 @@ function deriveApps(facts: FactSet): Map<string, AppSpotState> {
 
 /** Facts about apps are kept this long after they were written: a Spark app that ran for a week is long done. */
 export const APP_FACT_TTL_MS = 7 * 24 * 3600_000;
+/**
+ * Breaker facts are rolled up once they are this old. Every instance has seen them by then (an
+ * event that arrives later than this is folded in event time all the same, but may find its older
+ * neighbours rolled up), so instances that prune at once from different views agree.
+ */
+export const PRUNE_AFTER_MS = 60 * 60_000;
+
+function subset(facts: FactSet, before: number): FactSet {
+  const old = emptyFactSet();
+  for (const [k, v] of facts.signals) if (v.at < before) old.signals.set(k, v);
+  for (const [k, v] of facts.probeRuns) if (v.at < before) old.probeRuns.set(k, v);
+  for (const [k, v] of facts.legacyBreakers) old.legacyBreakers.set(k, v);
+  return old;
+}
 
 /**
- * Keys whose facts no longer change what `deriveState` gives, now or for any later fact in event
- * order: the roll-up. Deleting them is idempotent, so two instances may prune at once.
- * - a signal older than the window whose breakers are all closed (never opened, or a probe ran since);
- * - a probe run older than the window with no remaining signal before it for its breakers;
- * - claims of an open period that is over and no longer current;
- * - a previous-layout breaker whose breakers are closed with nothing in the window;
+ * Keys whose facts no longer change what `deriveState` gives, now or for any later fact: the
+ * roll-up. Judged on the facts older than PRUNE_AFTER_MS alone, so the answer does not depend on
+ * which newer facts an instance has seen; deleting is idempotent, so instances may prune at once.
+ * - breaker facts older than the horizon whose breakers, by those facts, ended closed (never
+ *   opened, or a probe ran) with every signal out of the window: a later signal folds the same
+ *   without them (a breaker's `opens` then counts from the facts kept);
+ * - claims of an open period that ended before the horizon and is no longer current;
  * - app facts older than APP_FACT_TTL_MS.
  */
 export function prunableKeys(facts: FactSet, state: SpotState, now: number, settings: Timing): string[] {
+  const horizon = now - PRUNE_AFTER_MS;
+  const old = deriveState(subset(facts, horizon), settings);
+  const settled = (id: string, capacity: CapacityType) => {
+    const b = old.breakers.get(id)?.capacity[capacity];
+    return !b || (b.openUntil === undefined && b.signals.every((s) => horizon - s.at >= settings.signalWindowMs));
+  };
   const out: string[] = [];
-  const old = (at: number) => now - at > settings.signalWindowMs;
-  const closed = (id: string, capacity: CapacityType) => state.breakers.get(id)?.capacity[capacity]?.openUntil === undefined;
   const kept: SignalFact[] = [];
   for (const [key, s] of facts.signals) {
-    if (old(s.at) && s.breakers.every((id) => closed(id, s.capacity))) out.push(key);
+    if (s.at >= horizon) continue;
+    if (s.breakers.every((id) => settled(id, s.capacity))) out.push(key);
     else kept.push(s);
   }
+  const touches = (breakers: readonly string[], capacity: CapacityType | undefined, until: number) =>
+    kept.some((s) => (capacity === undefined || s.capacity === capacity) && s.at <= until && s.breakers.some((id) => breakers.includes(id)));
   for (const [key, r] of facts.probeRuns) {
-    const needed = kept.some((s) => s.capacity === 'spot' && s.at <= r.at && s.breakers.some((id) => r.breakers.includes(id)));
-    if (old(r.at) && !needed) out.push(key);
+    if (r.at < horizon && r.breakers.every((id) => settled(id, 'spot')) && !touches(r.breakers, 'spot', r.at)) out.push(key);
+  }
+  for (const [id, legacy] of facts.legacyBreakers) {
+    const capacities = Object.keys(legacy.file.capacity) as CapacityType[];
+    if (capacities.every((c) => settled(id, c)) && !touches([id], undefined, horizon)) out.push(legacy.key);
   }
   for (const [key, c] of facts.claims) {
     const current = state.probes.get(breakerId(c.location, c.spec))?.period;
-    if (c.period !== current && now - c.period > settings.probeTimeoutMs) {
+    if (c.period !== current && c.period < horizon) {
       out.push(key);
       if (facts.released.has(key)) out.push(key.replace(/\.json$/, '.released.json'));
     }
-  }
-  for (const [id, legacy] of facts.legacyBreakers) {
-    const quiet = Object.entries(legacy.file.capacity).every(
-      ([capacity, b]) => !b || (closed(id, capacity as CapacityType) && b.signals.every((s) => old(s.at)) && (b.openUntil === undefined || old(b.openUntil))),
-    );
-    if (quiet) out.push(legacy.key);
   }
   for (const key of [...facts.reclaims.keys(), ...facts.recycles.keys(), ...[...facts.legacyApps.values()].map((a) => a.key)]) {
     const written = facts.written.get(key);

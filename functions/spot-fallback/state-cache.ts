@@ -37,6 +37,7 @@ export class SpotStateCache {
   /** Facts written here, by write order, until a listing that started after them has them. */
   private readonly notes = new Map<string, { value: unknown; seq: number }>();
   private seq = 0;
+  private pruning: Promise<void> = Promise.resolve();
   /** Probe claims whose holder pod was seen in the cluster. */
   readonly confirmedClaims = new Set<string>();
 
@@ -68,6 +69,11 @@ export class SpotStateCache {
   /** The state as this process knows it now, without reading (undefined before the first read). */
   current(): SpotState | undefined {
     return this.derived;
+  }
+
+  /** Resolves once the latest roll-up's deletes are done (for a host that shuts down, and tests). */
+  pruned(): Promise<void> {
+    return this.pruning;
   }
 
   /** This process wrote `value` at `key`: it counts from now on. Returns the state with it. */
@@ -110,7 +116,7 @@ export class SpotStateCache {
   private prune(facts: FactSet, state: SpotState, reader: StateReader): void {
     const keys = prunableKeys(facts, state, this.clock.now(), this.settings);
     if (keys.length === 0) return;
-    reader.store
+    this.pruning = reader.store
       .deleteMany(keys)
       .then(() => reader.logger.info({ pruned: keys.length }, 'spot-fallback facts rolled up: pruned those that no longer matter'))
       .catch((err: unknown) => reader.logger.warn({ err: errorMessage(err) }, 'could not prune spot-fallback facts; the next refresh tries again'));
