@@ -61,6 +61,7 @@ export async function releaseAbsentProbes(placement: Placement, state: SpotState
   if (!cluster) return false;
   const now = deps.clock.now();
   let released = false;
+  const exists = new Map<string, Promise<boolean>>();
   for (const location of locationsOf(placement)) {
     for (const spec of placement.specs) {
       const id = breakerId(location, spec);
@@ -70,7 +71,9 @@ export async function releaseAbsentProbes(placement: Placement, state: SpotState
       if (!slots || !holder || !spot || breakerState(spot, now) !== 'half-open') continue;
       const age = now - holder.fact.at;
       if (age < PROBE_CONFIRM_MS || age >= deps.settings.probeTimeoutMs || deps.cache.confirmedClaims.has(holder.key)) continue;
-      if (await cluster.getPod(holder.fact.namespace, holder.fact.name)) {
+      const pod = `${holder.fact.namespace}/${holder.fact.name}`;
+      if (!exists.has(pod)) exists.set(pod, cluster.getPod(holder.fact.namespace, holder.fact.name).then((p) => p !== undefined));
+      if (await exists.get(pod)) {
         deps.cache.confirmedClaims.add(holder.key);
         continue;
       }
