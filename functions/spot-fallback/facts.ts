@@ -152,18 +152,3 @@ export async function claimProbeSlot(store: ObjectStore, key: string, fact: Prob
   return { won: holder.namespace === fact.namespace && holder.name === fact.name, holder };
 }
 
-/** The app's recycles, from one listing of its recycles folder (names carry time and pod). */
-export async function listRecycles(store: ObjectStore, namespace: string, appId: string): Promise<{ pod: string; at: number }[]> {
-  const folder = `${appFolder(namespace, appId)}recycles/`;
-  const out: { pod: string; at: number }[] = [];
-  let token: string | undefined;
-  do {
-    const page = await store.list(folder, token ? { token } : {});
-    for (const object of page.objects) {
-      const parsed = parseRecycleName(object.key.slice(folder.length));
-      if (parsed) out.push(parsed);
-    }
-    token = page.nextToken;
-  } while (token);
-  return out;
-}

@@ -5,9 +5,11 @@ import type { ObjectStore, ObjectSummary } from '../../shared/store/object-store
 import { getBuffer, listAll } from '../../shared/store/read.js';
 import type { AppSpotState } from './app-state.js';
 import { BREAKER_PREFIX, type BreakerFile, breakerId } from './breaker-store.js';
-import { APPS_PREFIX, FACTS_PREFIX, parseRecycleName, PROBE_CLAIMS_PREFIX, PROBE_RUNS_PREFIX, SIGNALS_PREFIX, type ProbeClaimFact, type ProbeRunFact, type SignalFact } from './facts.js';
+import { APPS_PREFIX, parseRecycleName, PROBE_CLAIMS_PREFIX, PROBE_RUNS_PREFIX, SIGNALS_PREFIX, type ProbeClaimFact, type ProbeRunFact, type SignalFact } from './facts.js';
 import { deriveState, emptyFactSet, type FactSet, type SpotState } from './spot-state.js';
 
+/** What both layouts' prefixes (state/spot-fallback/, state/spot-breaker/) start with: one listing reads both. */
+const SPOT_STATE_PREFIX = 'state/spot-';
 /** Fact bodies read at once. */
 const GET_CONCURRENCY = 16;
 
@@ -86,21 +88,19 @@ function addBody(facts: FactSet, kind: Kind, key: string, value: unknown): boole
 }
 
 /**
- * Reads every spot-fallback fact: one listing of state/spot-fallback/ and one of the previous
- * layout's state/spot-breaker/, then the bodies not in `bodies` yet (or in `known`: facts this
+ * Reads every spot-fallback fact: one listing of state/spot- (this layout's state/spot-fallback/ and
+ * the previous one's state/spot-breaker/), then the bodies not in `bodies` yet (or in `known`: facts this
  * process wrote itself). An object that does not parse is logged and left out.
  */
 export async function loadFacts(store: ObjectStore, logger: Logger, bodies: BodyCache, known: ReadonlyMap<string, unknown> = new Map()): Promise<FactSet> {
   const facts = emptyFactSet();
   const listed: { object: ObjectSummary; kind: Kind }[] = [];
-  for (const prefix of [FACTS_PREFIX, BREAKER_PREFIX]) {
-    for await (const object of listAll(store, prefix)) {
-      const kind = classify(object.key);
-      if (!kind) continue;
-      facts.written.set(object.key, object.lastModified.getTime());
-      if (kind === 'name-only') addNamed(facts, object.key);
-      else listed.push({ object, kind });
-    }
+  for await (const object of listAll(store, SPOT_STATE_PREFIX)) {
+    const kind = classify(object.key);
+    if (!kind) continue;
+    facts.written.set(object.key, object.lastModified.getTime());
+    if (kind === 'name-only') addNamed(facts, object.key);
+    else listed.push({ object, kind });
   }
   const seen = new Set(listed.map((l) => l.object.key));
   for (const key of bodies.keys()) if (!seen.has(key)) bodies.delete(key);

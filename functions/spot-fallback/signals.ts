@@ -3,7 +3,7 @@ import { errorMessage } from '../../shared/errors.js';
 import { applyPodMetadata, type ApplyContext } from './apply.js';
 import { breakerId } from './breaker-store.js';
 import { type Signal, signalScope } from './eci-signals.js';
-import { listRecycles, podKey, putProbeRun, putReclaim, putRecycle, putSignal, type SignalFact } from './facts.js';
+import { podKey, putProbeRun, putReclaim, putRecycle, putSignal, type SignalFact } from './facts.js';
 import { locationOf, placementOf, SPARK, SPARKFN, type PodLike } from './placement.js';
 import { evictOnNotice } from './reclaim.js';
 import { recycleCandidate, recyclePod } from './recycle.js';
@@ -62,8 +62,8 @@ const opens = (state: SpotState | undefined, id: string, capacity: CapacityType)
  * One signal about one pod, written as one fact (facts.ts) that every breaker it concerns derives
  * its state from; then, by kind, the stuck pod is recycled (stock-out), relabelled as on-demand
  * (degraded) or counted against its app and maybe evicted (reclaim), each recorded as its own fact.
- * At most three store requests: the signal, and a recycle's listing and fact or a reclaim's fact
- * (state reads go through the cache). `pod` is the pod as the cluster has it now, when known.
+ * At most two store requests: the signal, and a recycle's or a reclaim's fact (state reads go
+ * through the cache: one listing per refresh). `pod` is the pod as the cluster has it now, when known.
  * Drivers and non-Spark pods are skipped.
  */
 export async function processSignal(signal: Signal, pod: V1Pod | undefined, deps: SpotDeps, counters: SpotCounters): Promise<void> {
@@ -109,7 +109,9 @@ export async function processSignal(signal: Signal, pod: V1Pod | undefined, deps
   if (!ctx) return;
   const appId = placement.appId;
   if (signal.kind === 'stock-out' && appId && !recycleCandidate(pod, now, settings)) {
-    const recycles = await listRecycles(store, namespace, appId);
+    // The cache's view of the app's recycles: the limit is a soft bound anyway (two invocations at
+    // once may both see room), and the delete itself is once per pod by its uid precondition.
+    const recycles = after?.apps.get(`${namespace}/${appId}`)?.recycles ?? [];
     const outcome = await recyclePod(ctx, pod, podId, recycles, now, settings);
     if (outcome === 'recycled') deps.cache.note(await putRecycle(store, namespace, appId, podId, now), '');
     if (outcome === 'recycled' || outcome === 'dry-run') {

@@ -223,7 +223,7 @@ describe.each(STORES)('spot-fallback under concurrency, on the $name', ({ stores
         stillStored: stored.length,
         reclaims: (await keysUnder(w.store, APPS_PREFIX)).filter((k) => k.includes('/reclaims/')).length,
       };
-      return { ...snapshot, counters: sumCounters(w.counters), facts, requestsPerEvent: Math.ceil(requests / deliveries) };
+      return { ...snapshot, counters: sumCounters(w.counters), facts, requestsPerEvent: Math.round((requests / deliveries) * 100) / 100 };
     },
     tearDown: (w) => w.cleanup(),
   };
