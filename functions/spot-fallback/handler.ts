@@ -10,7 +10,8 @@ import { ADMISSION_PATH, admit } from './admission.js';
 import { kubeSpotCluster, type SpotCluster } from './cluster.js';
 import { signalFromEvent, signalFromPod } from './eci-signals.js';
 import type { V1Pod } from '@kubernetes/client-node';
-import type { PodLike } from './placement.js';
+import { SPARKFN, type PodLike } from './placement.js';
+import { releaseProbesOf } from './probe-claims.js';
 import { spotSettingsFromConfig, type SpotSettings } from './settings.js';
 import { countSkip, emptyCounters, processProbeResult, processSignal, type SpotCounters } from './signals.js';
 import type { SpotDeps } from './spot-deps.js';
@@ -107,7 +108,14 @@ async function handleObjects(input: K8sObjectsInput, deps: SpotDeps): Promise<Sp
       continue;
     }
     if (change.type === 'DELETED') {
-      countSkip(counters, 'pod-deleted');
+      const meta = change.object.metadata;
+      const probe = meta.annotations?.[SPARKFN.probeAnnotation] && (change.object as unknown as V1Pod).status?.phase === 'Pending';
+      try {
+        if (!probe || (await releaseProbesOf({ namespace: meta.namespace ?? 'default', name: meta.name }, deps)) === 0) countSkip(counters, 'pod-deleted');
+      } catch (err) {
+        counters.failed++;
+        deps.logger.error({ pod: meta.name, err: errorMessage(err) }, 'could not release the probe of a deleted pod');
+      }
       continue;
     }
     const pod = change.object as unknown as V1Pod;

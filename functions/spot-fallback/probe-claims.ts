@@ -86,3 +86,24 @@ export async function releaseAbsentProbes(placement: Placement, state: SpotState
   }
   return released;
 }
+
+/**
+ * A probe pod was deleted: the slots it holds are released (unless it had run: then its probe-run
+ * fact already closed them), so the next executor probes instead of waiting for the timeout.
+ * Returns how many it released.
+ */
+export async function releaseProbesOf(pod: { namespace: string; name: string }, deps: SpotDeps): Promise<number> {
+  const state = await deps.cache.state(deps);
+  let released = 0;
+  for (const [id, slots] of state.probes) {
+    const holder = slots.holder;
+    if (!holder || holder.fact.namespace !== pod.namespace || holder.fact.name !== pod.name) continue;
+    const { location, spec } = splitBreakerId(id);
+    const key = probeReleaseKey(location, spec, slots.period, holder.slot);
+    await putProbeRelease(deps.store, key, { at: deps.clock.now(), why: `probe pod ${pod.namespace}/${pod.name} was deleted` });
+    deps.cache.note(key, {});
+    released++;
+  }
+  if (released > 0) deps.logger.info({ pod: `${pod.namespace}/${pod.name}`, released }, 'spot probe pod deleted: its probe slots released');
+  return released;
+}

@@ -198,6 +198,18 @@ describe('spot-fallback admission: who may take a probe (issue #14)', () => {
     expect(apiserver.countCalls({ verb: 'get', resource: 'pods' })).toBe(1);
   });
 
+  it('releases the probe of a probe pod deleted before it ran, so the next executor probes', async () => {
+    server = await startTlsServe(deps, settings, await kubeSpotCluster(apiserver.kubeConfig()));
+    await halfOpen();
+    const probe = await capacity('probe-exec');
+    expect(probe.pod!.metadata.annotations['sparkfn.io/spot-probe']).toBeDefined();
+    expect((await capacity('real-exec-1')).pod!.metadata.labels['sparkfn.io/capacity']).toBe('on-demand-fallback');
+    const deleted = { ...probe.pod!, kind: 'Pod', apiVersion: 'v1', status: { phase: 'Pending' } };
+    const summary = (await server.spot.run({ kind: 'k8s-objects', source: 'test', changes: [{ type: 'DELETED', object: deleted as never }] }, deps)) as { skipped: number; failed: number };
+    expect(summary).toMatchObject({ skipped: 0, failed: 0 });
+    expect((await capacity('real-exec-2')).pod!.metadata.annotations['sparkfn.io/spot-probe']).toBeDefined();
+  });
+
   it('with SPARKFN_ADMISSION_TOKEN takes only reviews that carry it: a made-up one changes nothing', async () => {
     const token = 'admission-token-0123456789';
     server = await startTlsServe(deps, { ...settings, admissionToken: token });
