@@ -219,6 +219,7 @@ const schema = z.object({
   SPARKFN_SPOT_APP_RECLAIM_LIMIT: wholeNumber('SPARKFN_SPOT_APP_RECLAIM_LIMIT', 0, 'reclaims').default(DEFAULT_SPOT_APP_RECLAIM_LIMIT),
   SPARKFN_SPOT_ADMISSION_TIMEOUT_MS: wholeNumber('SPARKFN_SPOT_ADMISSION_TIMEOUT_MS', 50, 'milliseconds').default(DEFAULT_SPOT_ADMISSION_TIMEOUT_MS),
   SPARKFN_SPOT_CACHE_TTL_MS: wholeNumber('SPARKFN_SPOT_CACHE_TTL_MS', 0, 'milliseconds').default(DEFAULT_SPOT_CACHE_TTL_MS),
+  SPARKFN_ADMISSION_TOKEN: z.string().min(16, { message: 'SPARKFN_ADMISSION_TOKEN must be at least 16 characters' }).optional(),
   SPARKFN_SPOT_VSWITCH_ZONES: z
     .string()
     .refine((v) => v.split(',').every((pair) => pair.trim() === '' || /^vsw-[A-Za-z0-9]+=[a-z0-9-]+$/.test(pair.trim())), {

@@ -47,6 +47,14 @@ export class NotFoundError extends SparkfnError {
   }
 }
 
+/** A create-only put (`ifNoneMatch: '*'`) found an object at the key already: another writer won. */
+export class PreconditionFailedError extends SparkfnError {
+  constructor(readonly key: string) {
+    super(`An object is already at key ${JSON.stringify(key)}; the create-only write did not replace it.`);
+    this.name = 'PreconditionFailedError';
+  }
+}
+
 /** A ranged read whose range lies outside the object (HTTP 416). */
 export class RangeNotSatisfiableError extends SparkfnError {
   constructor(

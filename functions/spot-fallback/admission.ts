@@ -3,10 +3,12 @@ import { errorMessage, InvalidInputError } from '../../shared/errors.js';
 import type { HttpInput, HttpResult } from '../../shared/platform/trigger.js';
 import { totalReclaims } from './app-state.js';
 import { buildPatch, type PatchOp } from './json-patch.js';
-import { placementOf, type PodLike } from './placement.js';
+import { locationsOf, placementOf, type Placement, type PodLike } from './placement.js';
 import { routePod, type Routing } from './routing.js';
-import { type BreakerFile, breakerId, readBreakerFile, writeBreakerFile } from './breaker-store.js';
-import { claimProbe } from './spot-breaker.js';
+import { type BreakerFile, breakerId } from './breaker-store.js';
+import { breakerState } from './spot-breaker.js';
+import { claimProbes, releaseAbsentProbes } from './probe-claims.js';
+import type { SpotState } from './spot-state.js';
 import type { SpotDeps } from './spot-deps.js';
 import { spotMetrics } from './spot-metrics.js';
 
@@ -66,43 +68,62 @@ export function parseAdmissionReview(body: Buffer): AdmissionRequest {
   return parsed.data.request;
 }
 
-/** Decides the patch for one request. May throw or hang: `admit` bounds it. */
+/**
+ * The breakers as this pod sees them: a probe slot it holds itself is free to it, so a review the
+ * apiserver sends again (a timeout, a retry) gets the same probe answer.
+ */
+function ownProbesFree(state: SpotState, namespace: string, name: string): ReadonlyMap<string, BreakerFile> {
+  let out: Map<string, BreakerFile> | undefined;
+  for (const [id, slots] of state.probes) {
+    const holder = slots.holder?.fact;
+    const file = state.breakers.get(id);
+    if (!holder || holder.namespace !== namespace || holder.name !== name || !file?.capacity.spot) continue;
+    out ??= new Map(state.breakers);
+    const { probe: _mine, ...spot } = file.capacity.spot;
+    out.set(id, { ...file, capacity: { ...file.capacity, spot } });
+  }
+  return out ?? state.breakers;
+}
+
+/** Every half-open spot breaker among the pod's locations and specs, held or not: the order claims go in. */
+function halfOpenBreakers(placement: Placement, state: SpotState, now: number): string[] {
+  return locationsOf(placement).flatMap((location) =>
+    placement.specs.map((spec) => breakerId(location, spec)).filter((id) => {
+      const spot = state.breakers.get(id)?.capacity.spot;
+      return spot !== undefined && breakerState(spot, now) === 'half-open';
+    }),
+  );
+}
+
+/**
+ * Decides the patch for one request. May throw or hang: `admit` bounds it. State comes from the
+ * cache (no store request on a warm instance); a probe is claimed before it is answered, with a
+ * create-only write per breaker (one holder where the store enforces it, see README "State under
+ * concurrency"), and only for a named pod, so that a claim whose pod never appears can be released.
+ */
 export async function decide(request: AdmissionRequest, deps: SpotDeps): Promise<{ routing: Routing; patch: PatchOp[] }> {
   const pod = (request.object ?? {}) as PodLike;
   if (request.operation !== 'CREATE' || request.kind?.kind !== 'Pod') return { routing: { action: 'none', why: 'not-executor' }, patch: [] };
   const placement = placementOf(pod, deps.settings);
   if (placement.role !== 'executor' || !placement.spot) return { routing: routePod(placement, new Map(), 0, 0, deps.settings), patch: [] };
   const namespace = request.namespace ?? pod.metadata?.namespace ?? 'default';
-  const [files, app] = await Promise.all([
-    deps.cache.allBreakers(deps.store, deps.logger),
-    placement.appId ? deps.cache.appState(deps.store, deps.logger, namespace, placement.appId) : undefined,
-  ]);
+  const name = pod.metadata?.name;
+  let state = await deps.cache.state(deps);
+  if (await releaseAbsentProbes(placement, state, deps)) state = deps.cache.current() ?? state;
+  const app = placement.appId ? state.apps.get(`${namespace}/${placement.appId}`) : undefined;
+  const reclaims = app ? totalReclaims(app) : 0;
   const now = deps.clock.now();
-  const routing = routePod(placement, files, app ? totalReclaims(app) : 0, now, deps.settings);
-  if (routing.action === 'probe') claimProbes(routing.breakers, files, `${namespace}/${pod.metadata?.name ?? request.uid}`, now, deps);
-  return { routing, patch: buildPatch(pod, routing, deps.settings) };
-}
-
-/**
- * Records the probe in the cache now (this process lets no second probe through) and in the store
- * in the background: a webhook call does not wait on a write. Another instance may let its own
- * probe through before it sees this one; that costs one extra spot attempt, never a blocked pod.
- */
-function claimProbes(ids: readonly string[], files: ReadonlyMap<string, BreakerFile>, pod: string, now: number, deps: SpotDeps): void {
-  for (const id of ids) {
-    const slash = id.indexOf('/');
-    const location = id.slice(0, slash);
-    const spec = id.slice(slash + 1);
-    const cached = files.get(breakerId(location, spec));
-    if (cached?.capacity.spot) deps.cache.noteBreaker({ ...cached, capacity: { ...cached.capacity, spot: claimProbe(cached.capacity.spot, pod, now) } });
-    readBreakerFile(deps.store, location, spec)
-      .then(async (file) => {
-        if (!file.capacity.spot) return;
-        file.capacity.spot = claimProbe(file.capacity.spot, pod, now);
-        await writeBreakerFile(deps.store, file);
-      })
-      .catch((err: unknown) => deps.logger.warn({ location, spec, err: errorMessage(err) }, 'could not record the spot probe'));
+  const routing = routePod(placement, name ? ownProbesFree(state, namespace, name) : state.breakers, reclaims, now, deps.settings);
+  if (routing.action !== 'probe' || deps.settings.dryRun) return { routing, patch: buildPatch(pod, routing, deps.settings) };
+  if (name) {
+    const won = await claimProbes(halfOpenBreakers(placement, state, now), state, { namespace, name, review: request.uid }, deps);
+    if (won.length > 0) {
+      const probe = { ...routing, breakers: won };
+      return { routing: probe, patch: buildPatch(pod, probe, deps.settings) };
+    }
   }
+  const taken: Routing = { action: 'on-demand', why: name ? 'spot probe taken by another pod after a stock-out' : 'spot probe needs a named pod after a stock-out' };
+  return { routing: taken, patch: buildPatch(pod, taken, deps.settings) };
 }
 
 /**

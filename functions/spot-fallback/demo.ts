@@ -2,11 +2,10 @@ import { readFile } from 'node:fs/promises';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Deps } from '../../shared/deps.js';
 import { normalizeTrigger } from '../../shared/platform/normalize.js';
-import { listAll } from '../../shared/store/read.js';
 import { admit } from './admission.js';
-import { BREAKER_PREFIX, readBreakerFile } from './breaker-store.js';
 import type { SpotCluster } from './cluster.js';
 import { run } from './handler.js';
+import { readSpotState } from './load-facts.js';
 import { DEFAULT_SPOT_SETTINGS, type SpotSettings } from './settings.js';
 import { breakerState } from './spot-breaker.js';
 import type { SpotDeps } from './spot-deps.js';
@@ -45,16 +44,16 @@ export async function demo(deps: Deps, out: (text: string) => void): Promise<voi
   };
   // The samples happened on 2025-05-14; the breakers are judged at that moment, so the demo shows them open.
   const clock = { now: () => Date.parse('2025-05-14T02:27:00Z') };
-  const spotDeps: SpotDeps = { ...deps, clock, settings, cache: new SpotStateCache(settings.cacheTtlMs, clock), cluster: samplePods(pods) };
+  const spotDeps: SpotDeps = { ...deps, clock, settings, cache: new SpotStateCache(settings, clock), cluster: samplePods(pods) };
   out('\nspot-fallback: ECI stock-out samples through the breaker (dry-run)\n');
   for (const name of STOCK_OUTS) {
     const summary = await run(normalizeTrigger(await readFile(new URL(`${name}.json`, EVENTS))), spotDeps);
     out(`  ${name}.json → ${JSON.stringify(summary)}\n`);
   }
-  for await (const object of listAll(deps.store, BREAKER_PREFIX)) {
-    const [location, file] = object.key.slice(BREAKER_PREFIX.length).split('/') as [string, string];
-    const breaker = (await readBreakerFile(deps.store, location, file.replace(/\.json$/, ''))).capacity.spot;
-    if (breaker) out(`  ${object.key}: ${breakerState(breaker, clock.now())} until ${new Date(breaker.openUntil ?? 0).toISOString()}\n`);
+  const state = await readSpotState(deps.store, deps.logger, settings);
+  for (const [id, file] of [...state.breakers].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    const breaker = file.capacity.spot;
+    if (breaker) out(`  breaker ${id}: ${breakerState(breaker, clock.now())} until ${new Date(breaker.openUntil ?? 0).toISOString()}\n`);
   }
   const review = await readFile(new URL('data/admission-review-executor.json', EVENTS));
   const { outcome } = await admit({ kind: 'http', source: 'demo', method: 'POST', path: '/admission/spot-fallback', query: {}, headers: {}, body: review }, { ...spotDeps, settings: { ...settings, dryRun: false } });

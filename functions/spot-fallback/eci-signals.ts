@@ -52,13 +52,13 @@ export interface Signal {
 }
 
 /** The signal an event carries, or why it carries none. */
-export function signalFromEvent(event: CoreV1Event, now: number): Signal | { skip: string } {
+export function signalFromEvent(event: CoreV1Event, now: number): Signal | { skip: 'not-a-spot-signal' | 'not-about-a-pod' | 'not-a-stock-out' } {
   const reason = event.reason ?? '';
   const kind = SIGNAL_REASONS[reason];
-  if (!kind) return { skip: 'not-eci-signal' };
+  if (!kind) return { skip: 'not-a-spot-signal' };
   if (event.involvedObject?.kind !== 'Pod' || !event.involvedObject.name) return { skip: 'not-about-a-pod' };
   const message = event.message ?? '';
-  if (reason === 'ProviderCreateFailed' && !STOCK_OUT_TEXT.test(message)) return { skip: 'not-stock-out' };
+  if (reason === 'ProviderCreateFailed' && !STOCK_OUT_TEXT.test(message)) return { skip: 'not-a-stock-out' };
   const when = event.lastTimestamp ?? event.eventTime ?? event.firstTimestamp;
   const minutes = RELEASE_MINUTES.exec(message);
   return {
@@ -68,7 +68,8 @@ export function signalFromEvent(event: CoreV1Event, now: number): Signal | { ski
     namespace: event.involvedObject.namespace ?? event.metadata?.namespace ?? 'default',
     pod: event.involvedObject.name,
     ...(event.involvedObject.uid ? { podUid: event.involvedObject.uid } : {}),
-    at: when ? new Date(when).getTime() : now,
+    // Event time, so a redelivery names the same moment; never later than now (a clock ahead of ours).
+    at: when && Number.isFinite(new Date(when).getTime()) ? Math.min(new Date(when).getTime(), now) : now,
     ...(minutes ? { releaseInMinutes: Number(minutes[1]) } : {}),
   };
 }
@@ -83,8 +84,18 @@ export function signalFromPod(pod: PodLike, now: number): Signal | undefined {
     namespace: pod.metadata?.namespace ?? 'default',
     pod: pod.metadata?.name ?? '',
     ...(pod.metadata?.uid ? { podUid: pod.metadata.uid } : {}),
-    at: now,
+    at: endedAt(pod) ?? now,
   };
+}
+
+/** When the pod's containers ended, as its status says: a redelivered pod change then names the same moment. */
+function endedAt(pod: PodLike): number | undefined {
+  const times = (pod.status?.containerStatuses ?? [])
+    .map((c) => c.state?.terminated?.finishedAt)
+    .filter((t): t is Date | string => t !== undefined)
+    .map((t) => new Date(t).getTime())
+    .filter(Number.isFinite);
+  return times.length > 0 ? Math.max(...times) : undefined;
 }
 
 /**

@@ -2,15 +2,18 @@ import type { Deps } from '../../shared/deps.js';
 import { loadConfig } from '../../shared/config.js';
 import { errorMessage, InvalidInputError } from '../../shared/errors.js';
 import { errorResult } from '../../shared/http/server.js';
+import { webhookAuthProblem } from '../../shared/http/webhook-auth.js';
 import { kubeConfigFromConfig } from '../../shared/k8s/client.js';
 import type { SparkFunction } from '../../shared/platform/function.js';
 import type { HttpResult, K8sEventsInput, K8sObjectsInput, TriggerInput } from '../../shared/platform/trigger.js';
 import { ADMISSION_PATH, admit } from './admission.js';
 import { kubeSpotCluster, type SpotCluster } from './cluster.js';
 import { signalFromEvent, signalFromPod } from './eci-signals.js';
-import type { PodLike } from './placement.js';
+import type { V1Pod } from '@kubernetes/client-node';
+import { SPARKFN, type PodLike } from './placement.js';
+import { releaseProbesOf } from './probe-claims.js';
 import { spotSettingsFromConfig, type SpotSettings } from './settings.js';
-import { emptyCounters, processProbeResult, processSignal, type SpotCounters } from './signals.js';
+import { countSkip, emptyCounters, processProbeResult, processSignal, type SpotCounters } from './signals.js';
 import type { SpotDeps } from './spot-deps.js';
 import { SpotStateCache } from './state-cache.js';
 
@@ -35,13 +38,20 @@ export const EXECUTOR_POD_WATCH = { path: '/api/v1/pods', labelSelector: 'spark-
  * so the platform retries the batch.
  * @example
  * const summary = await run({ kind: 'k8s-events', source: 'local', events: [noStockEvent] }, spotDeps);
- * // { signals: 1, breakersOpened: 1, recycled: 1, reclaims: 0, evicted: 0, relabelled: 0, skipped: 0, failed: 0, breakersClosed: 0 }
+ * // { signals: 1, breakersOpened: 1, recycled: 1, reclaims: 0, evicted: 0, relabelled: 0, skipped: 0, skippedBy: {}, failed: 0, breakersClosed: 0 }
  */
 export async function run(input: TriggerInput, deps: SpotDeps): Promise<SpotResult> {
   switch (input.kind) {
     case 'http':
       if (input.path !== ADMISSION_PATH) return errorResult(404, 'not-found', `spot-fallback serves ${ADMISSION_PATH} only.`);
       if (input.method !== 'POST') return { ...errorResult(405, 'method-not-allowed', `${input.method} is not allowed here; use POST.`), headers: { allow: 'POST' } };
+      if (deps.settings.admissionToken) {
+        const problem = webhookAuthProblem(input.headers, input.body, { token: deps.settings.admissionToken });
+        if (problem) {
+          const refused = errorResult(401, 'unauthorized', `Unauthorized: ${problem}.`);
+          return { ...refused, headers: { ...refused.headers, 'www-authenticate': 'Bearer' } };
+        }
+      }
       try {
         return (await admit(input, deps)).result;
       } catch (err) {
@@ -70,11 +80,17 @@ async function handleEvents(input: K8sEventsInput, deps: SpotDeps): Promise<Spot
   for (const event of input.events) {
     const signal = signalFromEvent(event, deps.clock.now());
     if ('skip' in signal) {
-      counters.skipped++;
+      countSkip(counters, signal.skip);
+      continue;
+    }
+    if (!deps.cluster) {
+      // Without the pod its zones and specs are unknown, so no breaker can be told.
+      countSkip(counters, 'no-cluster');
+      deps.logger.warn({ reason: signal.reason, namespace: signal.namespace, pod: signal.pod }, 'spot signal skipped: no cluster is configured to look up its pod');
       continue;
     }
     try {
-      const pod = deps.cluster ? await deps.cluster.getPod(signal.namespace, signal.pod) : undefined;
+      const pod = await deps.cluster.getPod(signal.namespace, signal.pod);
       await processSignal(signal, pod, deps, counters);
     } catch (err) {
       counters.failed++;
@@ -87,14 +103,25 @@ async function handleEvents(input: K8sEventsInput, deps: SpotDeps): Promise<Spot
 async function handleObjects(input: K8sObjectsInput, deps: SpotDeps): Promise<SpotCounters> {
   const counters = emptyCounters();
   for (const change of input.changes) {
-    if (change.object.kind !== 'Pod' || change.type === 'DELETED') {
-      counters.skipped++;
+    if (change.object.kind !== 'Pod') {
+      countSkip(counters, 'not-a-pod');
       continue;
     }
-    const pod = change.object as unknown as PodLike;
+    if (change.type === 'DELETED') {
+      const meta = change.object.metadata;
+      const probe = meta.annotations?.[SPARKFN.probeAnnotation] && (change.object as unknown as V1Pod).status?.phase === 'Pending';
+      try {
+        if (!probe || (await releaseProbesOf({ namespace: meta.namespace ?? 'default', name: meta.name }, deps)) === 0) countSkip(counters, 'pod-deleted');
+      } catch (err) {
+        counters.failed++;
+        deps.logger.error({ pod: meta.name, err: errorMessage(err) }, 'could not release the probe of a deleted pod');
+      }
+      continue;
+    }
+    const pod = change.object as unknown as V1Pod;
     try {
-      const signal = signalFromPod(pod, deps.clock.now());
-      if (signal) await processSignal(signal, change.object as never, deps, counters);
+      const signal = signalFromPod(pod as PodLike, deps.clock.now());
+      if (signal) await processSignal(signal, pod, deps, counters);
       else await processProbeResult(pod, deps, counters);
     } catch (err) {
       counters.failed++;
@@ -130,13 +157,14 @@ export function createSpotFunction(options: SpotFunctionOptions = {}): SparkFunc
       // Two first invocations may both get here: the first to finish wins, so all share one cache.
       resolved ??= { settings, ...(cluster ? { cluster } : {}) };
     }
-    resolved.cache ??= new SpotStateCache(resolved.settings.cacheTtlMs, deps.clock);
+    resolved.cache ??= new SpotStateCache(resolved.settings, deps.clock);
     return { ...deps, settings: resolved.settings, cache: resolved.cache, ...(resolved.cluster ? { cluster: resolved.cluster } : {}) };
   };
   return {
     name: 'spot-fallback',
     triggers: ['http', 'k8s-events', 'k8s-objects'],
-    // The apiserver authenticates itself to the webhook by TLS (deploy/README.md): no bearer token.
+    // Public to sparkfn serve's webhook auth: the apiserver sends SPARKFN_ADMISSION_TOKEN (checked in run) or
+    // nothing (then a NetworkPolicy keeps others out, deploy/spot-fallback/README.md).
     routes: [{ path: ADMISSION_PATH, methods: ['POST'], auth: 'public' }],
     watches: [EXECUTOR_POD_WATCH],
     run: async (input, deps) => run(input, await spotDeps(deps)),

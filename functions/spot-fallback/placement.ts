@@ -33,7 +33,12 @@ const SPOT_STRATEGIES = new Set(['SpotAsPriceGo', 'SpotWithPriceLimit']);
 /** The part of a pod placement reads. */
 export interface PodLike {
   metadata?: { name?: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: Date | string };
-  status?: { phase?: string; reason?: string; conditions?: { type?: string; status?: string }[] };
+  status?: {
+    phase?: string;
+    reason?: string;
+    conditions?: { type?: string; status?: string }[];
+    containerStatuses?: { state?: { terminated?: { finishedAt?: Date | string } } }[];
+  };
 }
 
 /** One place ECI may create the pod: a vSwitch (when named) and the breaker location it counts under. */

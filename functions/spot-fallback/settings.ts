@@ -29,6 +29,8 @@ export interface SpotSettings {
   /** vSwitch id → zone; a vSwitch not listed is its own breaker location. */
   vswitchZones: Readonly<Record<string, string>>;
   dryRun: boolean;
+  /** When set, the admission route takes only `Authorization: Bearer <token>` (the apiserver's webhook kubeconfig sends it). */
+  admissionToken?: string;
 }
 
 /** The documented defaults. */
@@ -76,5 +78,6 @@ export function spotSettingsFromConfig(config: Config): SpotSettings {
     cacheTtlMs: config.SPARKFN_SPOT_CACHE_TTL_MS,
     vswitchZones: parseVswitchZones(config.SPARKFN_SPOT_VSWITCH_ZONES),
     dryRun: config.SPARKFN_DRY_RUN,
+    ...(config.SPARKFN_ADMISSION_TOKEN ? { admissionToken: config.SPARKFN_ADMISSION_TOKEN } : {}),
   };
 }

@@ -7,7 +7,9 @@ import { requestJson } from '../k8s/raw-request.js';
 import { accessResourceName, REQUIRED_ACCESS, type RequiredAccess } from '../k8s/required-access.js';
 import { createKafka } from '../kafka/client.js';
 import { silentLogger } from '../logger.js';
+import type { ObjectStore } from '../store/object-store.js';
 import { openStore } from '../store/open-store.js';
+import { probeCreateOnly } from '../store/create-only.js';
 import { getBuffer } from '../store/read.js';
 import { formatTable } from './table.js';
 
@@ -22,8 +24,14 @@ export const DOCTOR_PROBE_PREFIX = 'doctor/';
 /** Verbs in the order kubectl and RBAC docs list them, so rows read the same every time. */
 const VERB_ORDER: readonly string[] = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete', 'deletecollection'];
 
-/** `ok` works; `FAIL` is needed and does not work; `skipped` is not configured (and not needed). */
-export type CheckResult = 'ok' | 'FAIL' | 'skipped';
+/**
+ * `ok` works; `FAIL` is needed and does not work; `warn` works with a limit the detail names (the
+ * exit code stays 0); `skipped` is not configured (and not needed).
+ */
+export type CheckResult = 'ok' | 'FAIL' | 'warn' | 'skipped';
+
+/** The doctor row about create-only writes (`ifNoneMatch: '*'`). */
+export const CREATE_ONLY_CHECK = 'create-only writes (If-None-Match: *)';
 
 /** One row of the doctor's table. */
 export interface DoctorRow {
@@ -81,7 +89,7 @@ function configRows(err: ConfigError): DoctorRow[] {
 
 async function checkStore(config: Config, timeoutMs: number): Promise<DoctorRow[]> {
   const check = `write, read back, delete ${DOCTOR_PROBE_PREFIX}…`;
-  let store;
+  let store: ObjectStore;
   try {
     store = openStore(config);
   } catch (err) {
@@ -105,10 +113,26 @@ async function checkStore(config: Config, timeoutMs: number): Promise<DoctorRow[
       timeoutMs,
       store.url,
     );
-    return [{ part: 'store', check, result: 'ok', detail: store.url }];
   } catch (err) {
     const hint = 'check SPARKFN_STORE, SPARKFN_S3_ENDPOINT and that the credentials may write, read and delete there';
     return [{ part: 'store', check, result: 'FAIL', detail: `${stage} failed: ${sentence(errorMessage(err))}; ${hint}` }];
+  }
+  return [{ part: 'store', check, result: 'ok', detail: store.url }, await checkCreateOnly(store, timeoutMs)];
+}
+
+/**
+ * Writes a probe twice with `ifNoneMatch: '*'`: the store must refuse the second. Where it does
+ * not (s3rver, some S3 look-alikes), spot-fallback's half-open probe is not exclusive (README,
+ * "State under concurrency"): reported as `warn`, since everything else still works.
+ */
+async function checkCreateOnly(store: ObjectStore, timeoutMs: number): Promise<DoctorRow> {
+  const limit = 'two instances may then each let a spot probe through (README, "State under concurrency"); use OSS, S3 or a store that enforces it';
+  try {
+    const support = await withTimeout(probeCreateOnly(store, DOCTOR_PROBE_PREFIX), timeoutMs, store.url);
+    if (support === 'enforced') return { part: 'store', check: CREATE_ONLY_CHECK, result: 'ok', detail: 'enforced: a second create of the probe was refused' };
+    return { part: 'store', check: CREATE_ONLY_CHECK, result: 'warn', detail: `not enforced: a second create of the probe overwrote it; ${limit}` };
+  } catch (err) {
+    return { part: 'store', check: CREATE_ONLY_CHECK, result: 'warn', detail: `a create-only write failed (${sentence(errorMessage(err))}); ${limit}` };
   }
 }
 
@@ -282,7 +306,8 @@ function checkFc(config: Config, deploy: boolean): DoctorRow[] {
 
 /**
  * Checks the configuration and reaches every configured part: the store (always needed; a probe
- * object under `doctor/` is written, read back and deleted), Kafka when SPARKFN_KAFKA_BROKERS is
+ * object under `doctor/` is written, read back and deleted, then written twice create-only to see
+ * whether the store enforces If-None-Match), Kafka when SPARKFN_KAFKA_BROKERS is
  * set (metadata for each of SPARKFN_KAFKA_TOPICS), the cluster when one is configured (who am I,
  * and can-i for every access in REQUIRED_ACCESS), and FC credentials (presence only).
  * @example
@@ -317,7 +342,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 export function formatDoctorReport(report: DoctorReport): string {
   const table = formatTable(['part', 'check', 'result', 'detail'], report.rows.map((r) => [r.part, r.check, r.result, r.detail]));
   const parts = [...new Set(report.failed.map((r) => r.part))];
-  const verdict = report.failed.length === 0 ? 'All needed parts work.' : `${report.failed.length} check(s) failed (${parts.join(', ')}): fix the FAIL rows above.`;
+  const warned = report.rows.some((r) => r.result === 'warn');
+  const verdict = report.failed.length === 0 ? `All needed parts work${warned ? '; read the warn rows for their limits' : ''}.` : `${report.failed.length} check(s) failed (${parts.join(', ')}): fix the FAIL rows above.`;
   return `${table}\n\n${verdict}\n`;
 }
 

@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, createWriteStream, fsyncSync, mkdirSync, openSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { copyFile, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { copyFile, link, lstat, mkdir, open, readFile, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { InvalidInputError, NotFoundError, RangeNotSatisfiableError, SparkfnError } from '../errors.js';
+import { InvalidInputError, NotFoundError, PreconditionFailedError, RangeNotSatisfiableError, SparkfnError } from '../errors.js';
 import { assertByteRange } from './byte-range.js';
 import { mapConcurrently } from './map-concurrently.js';
 import { assertKeyPrefix, assertObjectKey, objectKeyProblem } from './object-key.js';
 import type { Body, ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore, ObjectSummary, PutOptions } from './object-store.js';
-import { assertPutOptions } from './put-options.js';
+import { assertNotCreateOnly, assertPutOptions } from './put-options.js';
+import { streamToBuffer } from './read.js';
 
 /**
  * The store's own top-level folder: metadata sidecars and temp files. List never shows it and
@@ -82,6 +83,10 @@ export class FileObjectStore implements ObjectStore {
   async put(key: string, body: Body, options?: PutOptions): Promise<void> {
     this.check(key);
     assertPutOptions(options);
+    if (options?.ifNoneMatch === '*') {
+      await this.putCreateOnly(key, body instanceof Readable ? await streamToBuffer(body) : body, storedMeta(options));
+      return;
+    }
     if (!(body instanceof Readable) && (typeof body === 'string' ? body.length * 3 : body.byteLength) <= SYNC_WRITE_MAX_BYTES) {
       this.putSmall(key, body, storedMeta(options));
       return;
@@ -166,6 +171,7 @@ export class FileObjectStore implements ObjectStore {
     this.check(from);
     this.check(to);
     assertPutOptions(options);
+    assertNotCreateOnly(options, 'copy');
     const meta = options ? storedMeta(options) : await this.readMeta(from);
     const temp = this.tempFile();
     try {
@@ -183,6 +189,7 @@ export class FileObjectStore implements ObjectStore {
     for (const source of sources) this.check(source);
     this.check(to);
     assertPutOptions(options);
+    assertNotCreateOnly(options, 'compose');
     for (const source of sources) {
       if (!(await this.head(source))) throw new NotFoundError(source);
     }
@@ -280,6 +287,50 @@ export class FileObjectStore implements ObjectStore {
         // also remove it again between that mkdir and the rename: tried again too.
         if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < RENAME_ATTEMPTS) continue;
         await rm(temp, { force: true });
+        throw this.renameError(err, key);
+      }
+    }
+  }
+
+  /**
+   * A create-only put: the bytes go to a temp file that is hard-linked to the key, and link(2)
+   * fails with EEXIST when a name is there, so of two writers exactly one wins, atomically. The
+   * metadata sidecar is written after the data, by the winner only (a loser must not replace
+   * it): a head racing the put may see the object briefly without its metadata.
+   */
+  private async putCreateOnly(key: string, body: string | Uint8Array, meta: StoredMeta | undefined): Promise<void> {
+    const temp = this.tempFile();
+    try {
+      await this.writeTemp(temp, body);
+      if (this.fsync) await syncPath(temp);
+      await this.published(this.dataPath(key), this.dir, await this.linkInto(temp, this.dataPath(key), key));
+    } finally {
+      await rm(temp, { force: true });
+    }
+    if (!meta) {
+      await removeFile(this.metaPath(key));
+      return;
+    }
+    const metaTemp = this.tempFile();
+    await this.writeTemp(metaTemp, JSON.stringify(meta));
+    if (this.fsync) await syncPath(metaTemp);
+    await this.published(this.metaPath(key), this.dir, await this.moveInto(metaTemp, this.metaPath(key), key));
+  }
+
+  /** Hard-links `temp` as `target` (true when it had to make the folder); PreconditionFailedError when `target` exists. */
+  private async linkInto(temp: string, target: string, key: string): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (attempt > 1) await mkdir(dirname(target), { recursive: true });
+        await link(temp, target);
+        return attempt > 1;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' && attempt < RENAME_ATTEMPTS) continue;
+        if (code === 'EEXIST') {
+          const existing = await lstat(target).catch(() => undefined);
+          if (existing?.isFile()) throw new PreconditionFailedError(key);
+        }
         throw this.renameError(err, key);
       }
     }

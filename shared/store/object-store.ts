@@ -5,6 +5,15 @@ export interface PutOptions {
   contentType?: string;
   contentEncoding?: string;
   metadata?: Record<string, string>;
+  /**
+   * `'*'`: create only, never overwrite. When an object is already at the key the put throws
+   * PreconditionFailedError and leaves it as it was. The filesystem store enforces it (a hard
+   * link, which fails when the name exists), as do S3 (`If-None-Match: *`) and OSS
+   * (`x-oss-forbid-overwrite: true`); s3rver and some S3 look-alikes ignore it and overwrite, so
+   * `sparkfn doctor` reports whether the configured store enforces it (see probeCreateOnly) and no
+   * correctness may rest on it where it does not. Bodies of create-only puts are held in memory.
+   */
+  ifNoneMatch?: '*';
 }
 
 /** A byte range, both ends inclusive as in HTTP `Range: bytes=start-end`; `end` omitted means to the end. */

@@ -24,6 +24,9 @@ export function assertPutOptions(options: PutOptions | undefined): PutOptions | 
       throw new InvalidInputError(`The ${field} ${JSON.stringify(value)} must be non-empty printable ASCII without edge spaces.`, 'invalid-put-options');
     }
   }
+  if (options.ifNoneMatch !== undefined && options.ifNoneMatch !== '*') {
+    throw new InvalidInputError(`ifNoneMatch must be '*' (create only) when given, not ${JSON.stringify(options.ifNoneMatch)}.`, 'invalid-put-options');
+  }
   let bytes = 0;
   for (const [name, value] of Object.entries(options.metadata ?? {})) {
     if (!METADATA_NAME.test(name)) {
@@ -38,4 +41,11 @@ export function assertPutOptions(options: PutOptions | undefined): PutOptions | 
     throw new InvalidInputError(`The metadata takes ${bytes} bytes; stores accept at most ${MAX_METADATA_BYTES}.`, 'invalid-put-options');
   }
   return options;
+}
+
+/** copy and compose have no create-only form: InvalidInputError when asked for one. */
+export function assertNotCreateOnly(options: PutOptions | undefined, operation: 'copy' | 'compose'): void {
+  if (options?.ifNoneMatch !== undefined) {
+    throw new InvalidInputError(`ifNoneMatch applies to put only; ${operation} always replaces the target.`, 'invalid-put-options');
+  }
 }

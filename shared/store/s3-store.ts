@@ -12,17 +12,19 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
   UploadPartCopyCommand,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ConfigError, InvalidInputError, NotFoundError, RangeNotSatisfiableError, SparkfnError, errorMessage } from '../errors.js';
+import { ConfigError, InvalidInputError, NotFoundError, PreconditionFailedError, RangeNotSatisfiableError, SparkfnError, errorMessage } from '../errors.js';
 import { assertByteRange, rangeHeader } from './byte-range.js';
 import { mapConcurrently } from './map-concurrently.js';
 import { MAX_KEY_BYTES, assertKeyPrefix, assertObjectKey } from './object-key.js';
 import type { Body, ByteRange, ListOptions, ListPage, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
-import { assertPutOptions } from './put-options.js';
+import { assertNotCreateOnly, assertPutOptions } from './put-options.js';
+import { streamToBuffer } from './read.js';
 
 /** Region when none is configured: OSS and s3rver ignore it, AWS needs the bucket's own. */
 export const DEFAULT_REGION = 'us-east-1';
@@ -162,6 +164,16 @@ export class S3ObjectStore implements ObjectStore {
       },
       { step: 'build', priority: 'low', name: 'sparkfnDeleteObjectsContentMd5' },
     );
+    // OSS's own create-only header (https://www.alibabacloud.com/help/en/oss/developer-reference/putobject):
+    // sent beside If-None-Match so that one put is create-only on OSS and on S3 alike.
+    this.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (context.commandName === 'PutObjectCommand' && request.headers?.['if-none-match'] === '*') request.headers['x-oss-forbid-overwrite'] = 'true';
+        return next(args);
+      },
+      { step: 'build', priority: 'low', name: 'sparkfnOssForbidOverwrite' },
+    );
   }
 
   /** Closes the client's sockets. The store cannot be used afterwards. */
@@ -172,7 +184,21 @@ export class S3ObjectStore implements ObjectStore {
   async put(key: string, body: Body, options?: PutOptions): Promise<void> {
     const Key = this.fullKey(key);
     assertPutOptions(options);
+    if (options?.ifNoneMatch === '*') {
+      await this.putCreateOnly(key, Key, body instanceof Readable ? await streamToBuffer(body) : body, options);
+      return;
+    }
     await this.upload({ Bucket: this.bucket, Key, Body: body, ...objectHeaders(options) }, this.partSize, `put ${this.show(key)}`);
+  }
+
+  /** One PutObject with `If-None-Match: *` (and OSS's forbid-overwrite): 412 (S3) or 409 FileAlreadyExists (OSS) mean the key was taken. */
+  private async putCreateOnly(key: string, Key: string, body: string | Uint8Array, options: PutOptions): Promise<void> {
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key, Body: body, IfNoneMatch: '*', ...objectHeaders(options) }));
+    } catch (err) {
+      if (httpStatus(err) === 412 || errorName(err) === 'PreconditionFailed' || errorName(err) === 'FileAlreadyExists') throw new PreconditionFailedError(key);
+      throw this.failure(err, `create ${this.show(key)}`);
+    }
   }
 
   async get(key: string, range?: ByteRange): Promise<Readable> {
@@ -271,6 +297,7 @@ export class S3ObjectStore implements ObjectStore {
     const source = this.fullKey(from);
     const Key = this.fullKey(to);
     assertPutOptions(options);
+    assertNotCreateOnly(options, 'copy');
     if (from === to && !options) {
       // S3 refuses to copy an object onto itself unchanged; the result would be the same object anyway.
       if (!(await this.head(from))) throw new NotFoundError(from);
@@ -303,6 +330,7 @@ export class S3ObjectStore implements ObjectStore {
     const Key = this.fullKey(to);
     const sourceKeys = sources.map((source) => this.fullKey(source));
     assertPutOptions(options);
+    assertNotCreateOnly(options, 'compose');
     const infos = await mapConcurrently(sources, HEAD_CONCURRENCY, async (source) => {
       const info = await this.head(source);
       if (!info) throw new NotFoundError(source);

@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MutatingWebhookConfiguration } from 'kubernetes-models/admissionregistration.k8s.io/v1/MutatingWebhookConfiguration';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
@@ -27,6 +28,7 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': MutatingWebhookConfiguration,
+  'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
 };
 
 /** YAML in deploy/ that is not a Kubernetes object, by file: checked on its own below. */
@@ -67,7 +69,7 @@ const byKind = (kind: string) => objects.filter((o) => o.kind === kind);
 describe('deploy/ manifests', () => {
   it('finds every file it expects', () => {
     expect(files.map((f) => relative(DEPLOY_DIR, f))).toEqual(
-      expect.arrayContaining(['config.yaml', 'deployment.yaml', 'janitor-config.yaml', 'kube-eventer-webhook-template.yaml', 'kustomization.yaml', 'namespace.yaml', 'rbac.yaml', 'spot-fallback/webhook.yaml']),
+      expect.arrayContaining(['config.yaml', 'deployment.yaml', 'janitor-config.yaml', 'kube-eventer-webhook-template.yaml', 'kustomization.yaml', 'namespace.yaml', 'rbac.yaml', 'spot-fallback/webhook.yaml', 'spot-fallback/network-policy.yaml']),
     );
   });
 
@@ -116,6 +118,16 @@ describe('deploy/ manifests', () => {
       if (from.configMapRef) expect(names('ConfigMap')).toContain(from.configMapRef.name);
       if (from.secretRef) expect(names('Secret')).toContain(from.secretRef.name);
     }
+  });
+
+  it('the NetworkPolicy selects the sparkfn pods and lets in only the port the Service targets', () => {
+    const [policy] = byKind('NetworkPolicy') as (Manifest & { spec: { podSelector: { matchLabels: Record<string, string> }; policyTypes: string[]; ingress: { ports: { port: number }[] }[] } })[];
+    const [deployment] = byKind('Deployment') as (Manifest & { spec: { template: { metadata: { labels: Record<string, string> } } } })[];
+    const [service] = byKind('Service') as (Manifest & { spec: { ports: { targetPort: number }[] } })[];
+    expect(policy!.metadata!.namespace).toBe(deployment!.metadata!.namespace);
+    expect(deployment!.spec.template.metadata.labels).toMatchObject(policy!.spec.podSelector.matchLabels);
+    expect(policy!.spec.policyTypes).toEqual(['Ingress']);
+    expect(new Set(policy!.spec.ingress.flatMap((rule) => rule.ports.map((p) => p.port)))).toEqual(new Set([service!.spec.ports[0]!.targetPort]));
   });
 
   it('sets only variables sparkfn reads, and together they load as a valid configuration listening where the Service points', () => {

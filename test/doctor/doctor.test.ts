@@ -1,5 +1,10 @@
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CREATE_ONLY_CHECK } from '../../shared/cli/doctor.js';
 import { main, type Io } from '../../shared/cli/main.js';
 import { loadConfig } from '../../shared/config.js';
 import { openStore } from '../../shared/store/open-store.js';
@@ -112,7 +117,9 @@ describe('sparkfn doctor', () => {
 
     expect(err).toBe('');
     expect(code).toBe(0);
-    expect(rows.filter((r) => r.result !== 'ok')).toEqual([]);
+    // s3rver ignores If-None-Match: reported, not failed.
+    expect(rows.filter((r) => r.result !== 'ok').map((r) => `${r.part} ${r.check} ${r.result}`)).toEqual([`store ${CREATE_ONLY_CHECK} warn`]);
+    expect(row(rows, 'store', CREATE_ONLY_CHECK).detail).toMatch(/^not enforced: a second create of the probe overwrote it/);
     expect(row(rows, 'config', 'environment').result).toBe('ok');
     expect(row(rows, 'store', 'write, read back, delete doctor/…').detail).toBe(`s3://${bucket}/doctor-test`);
     expect(row(rows, 'kafka', 'connect').result).toBe('ok');
@@ -121,7 +128,7 @@ describe('sparkfn doctor', () => {
     for (const check of canIChecks) expect(row(rows, 'kubernetes', check).result).toBe('ok');
     expect(row(rows, 'kubernetes', 'can-i pods').detail).toBe('get, list, watch, create, patch, delete, deletecollection (cluster-wide)');
     expect(row(rows, 'fc', 'credentials').result).toBe('ok');
-    expect(out).toContain('All needed parts work.');
+    expect(out).toContain('All needed parts work; read the warn rows for their limits.');
     // Presence only: no secret is ever printed.
     expect(out).not.toContain(FC_SECRET);
     expect(out).not.toContain(s3.credentials.secretAccessKey);
@@ -132,6 +139,20 @@ describe('sparkfn doctor', () => {
     const probeCalls = s3.requests.filter((r) => r.url.startsWith(`/${bucket}/doctor-test/doctor/probe-`)).map((r) => r.method);
     expect(probeCalls).toEqual(expect.arrayContaining(['PUT', 'GET', 'DELETE', 'HEAD']));
     expect((await openStore(loadConfig(healthyEnv())).list('doctor/')).objects).toEqual([]);
+  });
+
+  it('reports create-only writes as enforced on a filesystem store', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sparkfn-doctor-'));
+    try {
+      const env: NodeJS.ProcessEnv = { ...healthyEnv(), SPARKFN_STORE: pathToFileURL(dir).href };
+      for (const name of Object.keys(env)) if (name.startsWith('SPARKFN_S3_') || name.startsWith('AWS_')) delete env[name];
+      const { code, rows } = await doctor(env);
+      expect(code).toBe(0);
+      expect(row(rows, 'store', CREATE_ONLY_CHECK)).toMatchObject({ result: 'ok', detail: 'enforced: a second create of the probe was refused' });
+      expect(await readdir(join(dir, 'doctor')).catch(() => [])).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('marks parts that are not configured as skipped and still exits 0', async () => {

@@ -1,20 +1,20 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { S3ObjectStore } from '../../shared/store/s3-store.js';
-import { writeBreakerFile, readBreakerFile } from '../../functions/spot-fallback/breaker-store.js';
-import { CLOSED, recordSignal } from '../../functions/spot-fallback/spot-breaker.js';
+import { CoreV1Api } from '@kubernetes/client-node';
+import { kubeSpotCluster } from '../../functions/spot-fallback/cluster.js';
+import { PROBE_CLAIMS_PREFIX, putSignal } from '../../functions/spot-fallback/facts.js';
+import { PROBE_CONFIRM_MS } from '../../functions/spot-fallback/probe-claims.js';
+import { listAll } from '../../shared/store/read.js';
+import { startTestApiserver, type TestApiserver } from '../support/apiserver/index.js';
 import type { ObjectStore } from '../../shared/store/object-store.js';
 import { startS3rver, type S3rverHarness } from '../support/s3rver.js';
-import { baseDeps, patched, postAdmission, review, startTlsServe, tempStore, testSettings, VSW_H, VSW_I, type TlsServe } from './harness.js';
+import { baseDeps, NS, patched, postAdmission, review, startTlsServe, tempStore, testSettings, VSW_H, VSW_I, type TlsServe } from './harness.js';
 
 const SPECS = ['ecs.c6.xlarge', 'ecs.g6.xlarge'];
 const settings = testSettings();
 
 async function openZone(store: ObjectStore, zone: string, now: number): Promise<void> {
-  for (const spec of SPECS) {
-    const file = await readBreakerFile(store, zone, spec);
-    file.capacity.spot = recordSignal(CLOSED, { at: now, pod: `uid-${zone}-${spec}`, reason: 'NoStock' }, now, settings);
-    await writeBreakerFile(store, file);
-  }
+  await putSignal(store, { kind: 'stock-out', reason: 'NoStock', pod: `uid-${zone}`, at: now, capacity: 'spot', breakers: SPECS.map((spec) => `${zone}/${spec}`) });
 }
 
 describe('spot-fallback admission over HTTPS through sparkfn serve', () => {
@@ -139,3 +139,94 @@ describe('spot-fallback admission with the store down', () => {
     expect(await deps.metrics.text()).toMatch(/sparkfn_spot_admission_fail_open_total\{reason="(timeout|error)"\} 1/);
   });
 });
+
+describe('spot-fallback admission: who may take a probe (issue #14)', () => {
+  let apiserver: TestApiserver;
+  let temp: Awaited<ReturnType<typeof tempStore>>;
+  let deps: ReturnType<typeof baseDeps>;
+  let server: TlsServe;
+
+  beforeEach(async () => {
+    apiserver = await startTestApiserver();
+    temp = await tempStore();
+    deps = baseDeps(temp.store);
+  });
+  afterEach(async () => {
+    await server?.close();
+    await apiserver.stop();
+    await temp.dispose();
+  });
+
+  async function halfOpen(): Promise<void> {
+    await openZone(temp.store, 'cn-hangzhou-h', deps.clock.now());
+    await openZone(temp.store, 'cn-hangzhou-i', deps.clock.now());
+    deps.clock.advance(settings.openTtlMs);
+  }
+  const capacity = async (name: string, headers: Record<string, string> = {}) => {
+    const body = review('executor', name);
+    const answer = await postAdmission(server.serve.url, server.ca, body, undefined, headers);
+    return { answer, pod: answer.status === 200 ? patched(body.request.object, answer.patch) : undefined };
+  };
+
+  it('releases a probe claimed by a review whose pod never appears, once the cluster shows it is not there', async () => {
+    server = await startTlsServe(deps, settings, await kubeSpotCluster(apiserver.kubeConfig()));
+    await halfOpen();
+    const ghost = await capacity('made-up-exec');
+    expect(ghost.pod!.metadata.annotations['sparkfn.io/spot-probe']).toBeDefined();
+    // The real executor right after: the probe is taken.
+    expect((await capacity('real-exec-1')).pod!.metadata.labels['sparkfn.io/capacity']).toBe('on-demand-fallback');
+    expect(apiserver.countCalls({ verb: 'get', resource: 'pods' })).toBe(0);
+
+    deps.clock.advance(PROBE_CONFIRM_MS);
+    const real = await capacity('real-exec-2');
+    expect(real.pod!.metadata.annotations['sparkfn.io/spot-probe']).toBeDefined();
+    expect(real.pod!.metadata.labels['sparkfn.io/capacity']).toBe('spot');
+    const released = (await listAllKeys(temp.store, PROBE_CLAIMS_PREFIX)).filter((k) => k.endsWith('.released.json'));
+    expect(released).toHaveLength(4);
+  });
+
+  it('keeps a probe whose pod exists', async () => {
+    server = await startTlsServe(deps, settings, await kubeSpotCluster(apiserver.kubeConfig()));
+    await halfOpen();
+    const probe = await capacity('probe-exec');
+    expect(probe.pod!.metadata.annotations['sparkfn.io/spot-probe']).toBeDefined();
+    await apiserver.kubeConfig().makeApiClient(CoreV1Api).createNamespacedPod({ namespace: NS, body: probe.pod as never });
+    deps.clock.advance(PROBE_CONFIRM_MS);
+    expect((await capacity('real-exec')).pod!.metadata.labels['sparkfn.io/capacity']).toBe('on-demand-fallback');
+    expect((await capacity('real-exec-b')).pod!.metadata.labels['sparkfn.io/capacity']).toBe('on-demand-fallback');
+    // Looked up once, then remembered.
+    expect(apiserver.countCalls({ verb: 'get', resource: 'pods' })).toBe(1);
+  });
+
+  it('releases the probe of a probe pod deleted before it ran, so the next executor probes', async () => {
+    server = await startTlsServe(deps, settings, await kubeSpotCluster(apiserver.kubeConfig()));
+    await halfOpen();
+    const probe = await capacity('probe-exec');
+    expect(probe.pod!.metadata.annotations['sparkfn.io/spot-probe']).toBeDefined();
+    expect((await capacity('real-exec-1')).pod!.metadata.labels['sparkfn.io/capacity']).toBe('on-demand-fallback');
+    const deleted = { ...probe.pod!, kind: 'Pod', apiVersion: 'v1', status: { phase: 'Pending' } };
+    const summary = (await server.spot.run({ kind: 'k8s-objects', source: 'test', changes: [{ type: 'DELETED', object: deleted as never }] }, deps)) as { skipped: number; failed: number };
+    expect(summary).toMatchObject({ skipped: 0, failed: 0 });
+    expect((await capacity('real-exec-2')).pod!.metadata.annotations['sparkfn.io/spot-probe']).toBeDefined();
+  });
+
+  it('with SPARKFN_ADMISSION_TOKEN takes only reviews that carry it: a made-up one changes nothing', async () => {
+    const token = 'admission-token-0123456789';
+    server = await startTlsServe(deps, { ...settings, admissionToken: token });
+    await halfOpen();
+    const forged = await capacity('made-up-exec');
+    expect(forged.answer.status).toBe(401);
+    const wrong = await capacity('made-up-exec', { authorization: 'Bearer not-the-token-at-all' });
+    expect(wrong.answer.status).toBe(401);
+    expect(await listAllKeys(temp.store, PROBE_CLAIMS_PREFIX)).toEqual([]);
+    const real = await capacity('real-exec', { authorization: `Bearer ${token}` });
+    expect(real.answer.status).toBe(200);
+    expect(real.pod!.metadata.annotations['sparkfn.io/spot-probe']).toBeDefined();
+  });
+});
+
+async function listAllKeys(store: ObjectStore, prefix: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of listAll(store, prefix)) keys.push(o.key);
+  return keys;
+}

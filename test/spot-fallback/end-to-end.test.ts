@@ -1,6 +1,7 @@
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readBreakerFile } from '../../functions/spot-fallback/breaker-store.js';
+import { readSpotState } from '../../functions/spot-fallback/load-facts.js';
+import { silentLogger } from '../../shared/logger.js';
 import { kubeSpotCluster } from '../../functions/spot-fallback/cluster.js';
 import type { SpotCounters } from '../../functions/spot-fallback/signals.js';
 import { breakerState } from '../../functions/spot-fallback/spot-breaker.js';
@@ -51,7 +52,7 @@ describe('spot-fallback end to end: test apiserver, events, webhook over HTTPS',
     const summary = (await server.spot.run(normalizeTrigger(event), baseDeps(temp.store, clock))) as SpotCounters;
     expect(summary).toMatchObject({ signals: 1, breakersOpened: 4, recycled: 1, failed: 0 });
     expect(apiserver.get('pods', NS, 'etl-orders-daily-7d3f9a2b1c8e4f60-exec-3')).toBeUndefined();
-    expect(breakerState((await readBreakerFile(temp.store, 'cn-hangzhou-h', 'ecs.c6.xlarge')).capacity.spot!, clock.now())).toBe('open');
+    expect(breakerState((await readSpotState(temp.store, silentLogger, settings)).breakers.get('cn-hangzhou-h/ecs.c6.xlarge')!.capacity.spot!, clock.now())).toBe('open');
 
     const replacement = await createExecutor('etl-orders-daily-7d3f9a2b1c8e4f60-exec-4');
     expect(replacement.metadata?.annotations).not.toHaveProperty('k8s.aliyun.com/eci-spot-strategy');

@@ -69,10 +69,10 @@ export interface AdmissionAnswer {
 }
 
 /** POSTs a body to the webhook over HTTPS, trusting only `ca`. */
-export function postAdmission(url: string, ca: string, body: unknown, path = '/admission/spot-fallback'): Promise<AdmissionAnswer> {
+export function postAdmission(url: string, ca: string, body: unknown, path = '/admission/spot-fallback', headers: Record<string, string> = {}): Promise<AdmissionAnswer> {
   const payload = Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, url), { method: 'POST', ca, headers: { 'content-type': 'application/json', 'content-length': payload.length } }, (res) => {
+    const req = request(new URL(path, url), { method: 'POST', ca, headers: { ...headers, 'content-type': 'application/json', 'content-length': payload.length } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);

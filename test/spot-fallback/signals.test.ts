@@ -1,17 +1,20 @@
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import { readAppState } from '../../functions/spot-fallback/app-state.js';
-import { BREAKER_PREFIX, readBreakerFile } from '../../functions/spot-fallback/breaker-store.js';
+import { readSpotState } from '../../functions/spot-fallback/load-facts.js';
 import { kubeSpotCluster } from '../../functions/spot-fallback/cluster.js';
 import { createSpotFunction } from '../../functions/spot-fallback/handler.js';
 import type { SpotCounters } from '../../functions/spot-fallback/signals.js';
 import { breakerState } from '../../functions/spot-fallback/spot-breaker.js';
 import { normalizeTrigger } from '../../shared/platform/normalize.js';
-import { listAll } from '../../shared/store/read.js';
+import { silentLogger } from '../../shared/logger.js';
 import { startTestApiserver, type KubeObject, type TestApiserver } from '../support/apiserver/index.js';
 import { loadEvent } from '../support/events.js';
 import { startS3rver } from '../support/s3rver.js';
 import { S3ObjectStore } from '../../shared/store/s3-store.js';
-import { baseDeps, NS, tempStore, testSettings } from './harness.js';
+import { ManualClock } from '../../shared/clock.js';
+import { baseDeps as harnessDeps, NS, tempStore, testSettings } from './harness.js';
+
+/** The samples happened from 02:24:05 to 02:26:01: judged at 02:27, their breakers are still open. */
+const baseDeps = (store: Parameters<typeof harnessDeps>[0]) => harnessDeps(store, new ManualClock(Date.UTC(2025, 4, 14, 2, 27)));
 
 const APP = 'spark-4f9c2e7a1b3d4c5e8f6a7b8c9d0e1f2a';
 const pod = (n: number) => `etl-orders-daily-7d3f9a2b1c8e4f60-exec-${n}`;
@@ -73,16 +76,13 @@ describe('spot-fallback signals from the events/ samples', () => {
 
   it.each(CASES)('$fixture opens the breakers it names and acts on its pod', async ({ fixture, open, counters, after }) => {
     const deps = baseDeps(temp.store);
-    const fn = createSpotFunction({ settings: testSettings({ evictOnReclaim: true }), cluster: await kubeSpotCluster(server.kubeConfig()) });
+    const settings = testSettings({ evictOnReclaim: true });
+    const fn = createSpotFunction({ settings, cluster: await kubeSpotCluster(server.kubeConfig()) });
     const result = (await fn.run(normalizeTrigger(loadEvent(`spot-fallback/${fixture}`)), deps)) as SpotCounters;
     expect(result).toMatchObject({ failed: 0, ...counters });
-    const stored: string[] = [];
-    for await (const o of listAll(temp.store, BREAKER_PREFIX)) stored.push(o.key.slice(BREAKER_PREFIX.length, -'.json'.length));
-    expect(stored.sort()).toEqual(open);
-    for (const id of open) {
-      const [location, spec] = id.split('/') as [string, string];
-      expect(breakerState((await readBreakerFile(temp.store, location, spec)).capacity.spot!, deps.clock.now())).toBe('open');
-    }
+    const state = await readSpotState(temp.store, silentLogger, settings);
+    const opened = [...state.breakers].filter(([, f]) => f.capacity.spot && breakerState(f.capacity.spot, deps.clock.now()) === 'open').map(([id]) => id);
+    expect(opened.sort()).toEqual(open);
     after?.(server);
   });
 
@@ -94,7 +94,8 @@ describe('spot-fallback signals from the events/ samples', () => {
     failed.status = { phase: 'Failed', reason: 'BidFailed' };
     const second = (await fn.run({ kind: 'k8s-objects', source: 'test', changes: [{ type: 'MODIFIED', object: failed as never }] }, deps)) as SpotCounters;
     expect(second.reclaims).toBe(0);
-    expect((await readAppState(temp.store, NS, APP)).reclaims).toEqual({ 'cn-hangzhou-h': 1 });
+    expect(second.signals).toBe(1);
+    expect((await readSpotState(temp.store, silentLogger, testSettings())).apps.get(`${NS}/${APP}`)?.reclaims).toEqual({ 'cn-hangzhou-h': 1 });
     expect(server.get('pods', NS, pod(1))).toBeDefined();
   });
 
@@ -104,7 +105,7 @@ describe('spot-fallback signals from the events/ samples', () => {
     const event = loadEvent('spot-fallback/no-stock') as { involvedObject: { name: string } };
     event.involvedObject.name = 'etl-orders-daily-7d3f9a2b1c8e4f60-driver';
     const result = (await fn.run(normalizeTrigger(event), deps)) as SpotCounters;
-    expect(result).toMatchObject({ signals: 0, skipped: 1, breakersOpened: 0 });
+    expect(result).toMatchObject({ signals: 0, skipped: 1, skippedBy: { 'not-an-executor': 1 }, breakersOpened: 0 });
     expect(server.get('pods', NS, 'etl-orders-daily-7d3f9a2b1c8e4f60-driver')).toBeDefined();
   });
 
@@ -115,6 +116,28 @@ describe('spot-fallback signals from the events/ samples', () => {
     expect(result).toMatchObject({ breakersOpened: 4, recycled: 1 });
     expect(server.get('pods', NS, pod(3))).toBeDefined();
     expect(server.countCalls({ verb: 'delete', resource: 'pods' })).toBe(0);
+  });
+
+  it('counts each skip reason on its own (issue #15): unrelated events, no cluster, a pod that is gone', async () => {
+    const deps = baseDeps(temp.store);
+    const noStock = loadEvent('spot-fallback/no-stock') as { involvedObject: { name: string }; reason: string; message: string };
+    const unrelated = { ...structuredClone(noStock), reason: 'Scheduled' };
+    const notStockOut = { ...structuredClone(noStock), reason: 'ProviderCreateFailed', message: 'image pull failed' };
+    const gone = structuredClone(noStock);
+    gone.involvedObject.name = 'no-such-executor';
+    const events = { kind: 'k8s-events' as const, source: 'test', events: [noStock, unrelated, unrelated, notStockOut, gone] as never[] };
+    const withCluster = createSpotFunction({ settings: testSettings(), cluster: await kubeSpotCluster(server.kubeConfig()) });
+    const withoutCluster = createSpotFunction({ settings: testSettings(), cluster: null });
+    expect(await withCluster.run(events, deps)).toMatchObject({
+      signals: 1,
+      skipped: 4,
+      skippedBy: { 'not-a-spot-signal': 2, 'not-a-stock-out': 1, 'pod-gone': 1 },
+    });
+    expect(await withoutCluster.run(events, deps)).toMatchObject({
+      signals: 0,
+      skipped: 5,
+      skippedBy: { 'not-a-spot-signal': 2, 'not-a-stock-out': 1, 'no-cluster': 2 },
+    });
   });
 
   it('throws when the store is down for every signal, so the platform retries the batch', async () => {

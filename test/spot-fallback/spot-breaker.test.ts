@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { breakerKey } from '../../functions/spot-fallback/breaker-store.js';
+import { legacyBreakerKey } from '../../functions/spot-fallback/breaker-store.js';
 import { type Breaker, breakerState, claimProbe, CLOSED, openTtl, probeAvailable, recordSignal } from '../../functions/spot-fallback/spot-breaker.js';
 import { InvalidInputError } from '../../shared/errors.js';
 import { testSettings } from './harness.js';
@@ -74,6 +74,6 @@ describe('spot breaker', () => {
   });
 
   it.each([['..', 'ecs.c6.xlarge'], ['cn-hangzhou-h', 'a/b'], ['', 'x'], ['zone\u0000', 'x']])('refuses %j / %j as key segments', (zone, spec) => {
-    expect(() => breakerKey(zone, spec)).toThrow(InvalidInputError);
+    expect(() => legacyBreakerKey(zone, spec)).toThrow(InvalidInputError);
   });
 });

@@ -18,6 +18,7 @@ describeObjectStoreContract('FileObjectStore', async () => {
   return {
     store: new FileObjectStore(join(dir, 'data')),
     leftovers: async () => (await readdir(join(dir, 'data', RESERVED_DIR, 'tmp')).catch(() => [])).map(String),
+    createOnly: 'enforced',
     close: () => rm(dir, { recursive: true, force: true }),
   };
 });
@@ -29,6 +30,7 @@ describeObjectStoreContract('FileObjectStore with fsync', async () => {
   return {
     store: new FileObjectStore(join(dir, 'data'), { fsync: true }),
     leftovers: async () => (await readdir(join(dir, 'data', RESERVED_DIR, 'tmp')).catch(() => [])).map(String),
+    createOnly: 'enforced',
     close: () => rm(dir, { recursive: true, force: true }),
   };
 });

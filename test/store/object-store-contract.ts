@@ -2,7 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidInputError, NotFoundError, RangeNotSatisfiableError } from '../../shared/errors.js';
+import { InvalidInputError, NotFoundError, PreconditionFailedError, RangeNotSatisfiableError } from '../../shared/errors.js';
+import { probeCreateOnly, type CreateOnlySupport } from '../../shared/store/create-only.js';
 import type { ObjectStore } from '../../shared/store/object-store.js';
 import { getBuffer, listAll } from '../../shared/store/read.js';
 import { mapConcurrently } from '../../shared/store/map-concurrently.js';
@@ -14,6 +15,8 @@ export interface StoreFixture {
   leftovers(): Promise<string[]>;
   /** Frees what the fixture opened. */
   close?(): Promise<void>;
+  /** Whether the backend refuses a second `ifNoneMatch: '*'` put (s3rver does not: it overwrites). */
+  createOnly: CreateOnlySupport;
 }
 
 const MiB = 1024 * 1024;
@@ -337,6 +340,58 @@ export function describeObjectStoreContract(name: string, open: () => Promise<St
 
       it('rejects an empty list of sources', async () => {
         await expect(store.compose([], 'z/out')).rejects.toBeInstanceOf(InvalidInputError);
+      });
+    });
+
+    describe('create-only put (ifNoneMatch)', () => {
+      it('creates an object that is not there, with its metadata', async () => {
+        await store.put('claims/a.json', '{"pod":"a"}', { ifNoneMatch: '*', contentType: 'application/json', metadata: { holder: 'a' } });
+        expect((await getBuffer(store, 'claims/a.json')).toString()).toBe('{"pod":"a"}');
+        const info = await store.head('claims/a.json');
+        expect(info?.contentType).toBe('application/json');
+        expect(info?.metadata).toEqual({ holder: 'a' });
+      });
+
+      it('says whether the backend enforces it, as probeCreateOnly finds', async () => {
+        expect(await probeCreateOnly(store, 'probe/')).toBe(fixture.createOnly);
+        expect((await store.list('probe/')).objects).toEqual([]);
+      });
+
+      it('refuses a second create of a key where enforced (and keeps the first), overwrites where not', async () => {
+        await store.put('claims/b.json', 'first', { ifNoneMatch: '*', metadata: { holder: 'first' } });
+        const second = store.put('claims/b.json', 'second', { ifNoneMatch: '*', metadata: { holder: 'second' } });
+        if (fixture.createOnly === 'enforced') {
+          await expect(second).rejects.toBeInstanceOf(PreconditionFailedError);
+          expect((await getBuffer(store, 'claims/b.json')).toString()).toBe('first');
+          expect((await store.head('claims/b.json'))?.metadata).toEqual({ holder: 'first' });
+        } else {
+          await second;
+          expect((await getBuffer(store, 'claims/b.json')).toString()).toBe('second');
+        }
+      });
+
+      it('lets exactly one of 20 racing creates of one key win where enforced', async () => {
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 20 }, (_, i) => store.put('claims/race.json', `writer ${i}`, { ifNoneMatch: '*' })),
+        );
+        const won = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [i] : []));
+        for (const o of outcomes) if (o.status === 'rejected') expect(o.reason).toBeInstanceOf(PreconditionFailedError);
+        const body = (await getBuffer(store, 'claims/race.json')).toString();
+        if (fixture.createOnly === 'enforced') {
+          expect(won).toHaveLength(1);
+          expect(body).toBe(`writer ${won[0]}`);
+        } else {
+          expect(won).toHaveLength(20);
+        }
+      });
+
+      it('takes a stream body, and refuses anything but "*" and create-only copy or compose', async () => {
+        await store.put('claims/stream', Readable.from([Buffer.from('one '), 'two']), { ifNoneMatch: '*' });
+        expect((await getBuffer(store, 'claims/stream')).toString()).toBe('one two');
+        await expect(store.put('claims/c', 'x', { ifNoneMatch: 'etag' as '*' })).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(store.copy('claims/stream', 'claims/d', { ifNoneMatch: '*' })).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(store.compose(['claims/stream'], 'claims/e', { ifNoneMatch: '*' })).rejects.toBeInstanceOf(InvalidInputError);
+        expect(await store.head('claims/c')).toBeUndefined();
       });
     });
 

@@ -38,14 +38,16 @@ describeObjectStoreContract('S3ObjectStore on s3rver (no UploadPartCopy)', async
   s3.partCopy = 's3rver';
   const bucket = await s3.createBucket();
   const store = storeOn(bucket);
-  return { store, leftovers: () => s3.openUploads(bucket), close: async () => store.destroy() };
+  // s3rver ignores If-None-Match and overwrites (DESIGN.md, Real components).
+  return { store, createOnly: 'ignored', leftovers: () => s3.openUploads(bucket), close: async () => store.destroy() };
 });
 
 describeObjectStoreContract('S3ObjectStore with a key prefix, on s3rver with UploadPartCopy', async () => {
   s3.partCopy = 'emulated';
   const bucket = await s3.createBucket();
   const store = storeOn(bucket, { prefix: 'tenant/a' });
-  return { store, leftovers: () => s3.openUploads(bucket), close: async () => store.destroy() };
+  // s3rver ignores If-None-Match and overwrites (DESIGN.md, Real components).
+  return { store, createOnly: 'ignored', leftovers: () => s3.openUploads(bucket), close: async () => store.destroy() };
 });
 
 describe('S3ObjectStore', () => {
@@ -58,6 +60,18 @@ describe('S3ObjectStore', () => {
     store = storeOn(bucket);
   });
   afterEach(() => store.destroy());
+
+  it('sends a create-only put as one PutObject with If-None-Match: * and OSS x-oss-forbid-overwrite: true', async () => {
+    const from = s3.requests.length;
+    await store.put('state/claim.json', '{}', { ifNoneMatch: '*' });
+    await store.put('state/plain.json', '{}');
+    const [claim, plain, ...more] = requestsSince(from, 'PUT', /\/state\//);
+    expect(more).toEqual([]);
+    expect(claim?.headers['if-none-match']).toBe('*');
+    expect(claim?.headers['x-oss-forbid-overwrite']).toBe('true');
+    expect(plain?.headers['if-none-match']).toBeUndefined();
+    expect(plain?.headers['x-oss-forbid-overwrite']).toBeUndefined();
+  });
 
   it('uploads a body larger than one part as a multipart upload', async () => {
     const from = s3.requests.length;
