@@ -71,8 +71,7 @@ export async function run(input: TriggerInput, deps: Deps, overrides?: Partial<C
       for (const event of input.events) {
         const { end, facts } = readEvent(event);
         if (facts && isSafeKeySegment(facts.podName) && isSafeKeySegment(facts.namespace)) {
-          const hint = facts.appName ? await ledger.appIdForName(facts.namespace, facts.appName) : undefined;
-          count(await ledger.recordPodFacts(facts.namespace, facts.podName, facts.facts, hint));
+          count(await ledger.recordPodFacts(facts.namespace, facts.podName, facts.facts));
         } else if (end) ends.push(end);
         else summary.ignored++;
       }
