@@ -196,7 +196,17 @@ export async function compactStream(s: StreamObjects, deps: Deps, settings: Arch
       .flatMap((x) => (x.stream === s.stream ? x.chunks : []))
       .sort(compareChunks);
     if (chunks.length === 0) return { chunks: 0, lines: 0, dropped: 0, deleted: 0, kept: 0, written: false };
-    return await compactListed(s, chunks, target, marker, started, deps, settings);
+    try {
+      return await compactListed(s, chunks, target, marker, started, deps, settings);
+    } catch (err) {
+      if (!(err instanceof CompactionVerificationError)) throw err;
+      // A run that composed onto the object while another run wrote it can leave a record twice:
+      // merging again (once) removes it; a store that keeps losing what it is given fails again.
+      deps.logger.info({ function: 'log-archiver', key: target, err: errorMessage(err) }, 'compaction did not verify: merging again');
+      const again = (await listStreams(store, streamPrefix(s.appId, s.executorId, s.stream))).flatMap((x) => (x.stream === s.stream ? x.chunks : [])).sort(compareChunks);
+      if (again.length === 0) return { chunks: 0, lines: 0, dropped: 0, deleted: 0, kept: 0, written: false };
+      return await compactListed(s, again, target, marker, started, deps, settings);
+    }
   } finally {
     await store.delete(marker);
   }
