@@ -15,6 +15,8 @@ import { concurrencySeeds, deliverAll, fileStoreFactory, s3StoreFactory, type De
 import { startS3rver, type S3rverHarness } from '../support/s3rver.js';
 import { settings as costSettings } from '../job-cost/support.js';
 
+/** Both deliveries of one seed: on s3rver, on a shared machine, a few hundred requests each take their time. */
+const SEED_TIMEOUT_MS = 300_000;
 const NS = 'spark-jobs';
 const APP = 'spark-7c1e0d9a44b2';
 const APP_NAME = 'etl-concurrent';
@@ -228,7 +230,7 @@ describe.each([
     const degradedPods = record.pods.filter((x) => x.role === 'executor' && x.degraded);
     expect(degradedPods.map((x) => x.podName).sort()).toEqual(Array.from({ length: EXECUTORS }, (_, k) => k + 1).filter(degraded).map(execName).sort());
     expect(oneByOne.counts).toMatchObject({ failed: 0, ignored: 0 });
-  });
+  }, SEED_TIMEOUT_MS);
 
   it('writes at most 2 store requests per ledger fact', async () => {
     const p = plan(events, makeFactory());

@@ -1,5 +1,5 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArchiveSummary } from '../../functions/log-archiver/archive-batch.js';
@@ -15,12 +15,16 @@ import type { Deps } from '../../shared/deps.js';
 import { silentLogger } from '../../shared/logger.js';
 import { Metrics } from '../../shared/metrics.js';
 import type { KafkaRecord } from '../../shared/platform/trigger.js';
+import type { ObjectStore } from '../../shared/store/object-store.js';
 import { getBuffer, listAll, streamToBuffer } from '../../shared/store/read.js';
 import { concurrencySeeds, deliverAll, fileStoreFactory, s3StoreFactory, type DeliveryPlan, type StoreFactory } from '../support/concurrency.js';
 import { loadEvent } from '../support/events.js';
+import type { Random } from '../support/apiserver/rng.js';
 import { startS3rver, type S3rverHarness } from '../support/s3rver.js';
 import { APP_ID, executorLine, linesOf, record } from '../log-archiver/support.js';
 
+/** Both deliveries of one seed: on s3rver, on a shared machine, a few hundred requests each take their time. */
+const SEED_TIMEOUT_MS = 300_000;
 const PARTITIONS = [0, 1];
 const OFFSETS = 120;
 const BATCH = 10;
@@ -65,6 +69,8 @@ const expectedLines = (executorId: string, stream: LogStream) =>
 
 interface World {
   deps: Deps & { clock: ManualClock };
+  /** The same store as another replica reaches it. */
+  replica: ObjectStore;
   cleanup(): Promise<void>;
   archived: { records: number; archived: number; chunks: number; deadLettered: number };
   compactions: { failed: number; errors: string[] };
@@ -92,6 +98,31 @@ async function serve(deps: Deps, executorId: string, stream: LogStream): Promise
   return { status: result.status, text: await bodyOf(result) };
 }
 
+/** Most network latency added to a replica's write of a compacted object, so that writes land late and out of order. */
+const REPLICA_WRITE_LATENCY_MS = 40;
+
+/**
+ * The store as another replica reaches it: a write of a compacted object reads its sources at
+ * once (an upload, S3's part copies) and lands after a seeded random latency.
+ */
+function replicaStore(store: ObjectStore, random: Random): ObjectStore {
+  const compacted = (key: string) => key.split('/').length === 4 && key.endsWith('.log.gz');
+  const late = () => new Promise<void>((resolve) => setTimeout(resolve, Math.floor(random() * REPLICA_WRITE_LATENCY_MS)));
+  const replica = Object.create(store) as ObjectStore;
+  replica.put = async (key, body, options) => {
+    if (!compacted(key)) return store.put(key, body, options);
+    const bytes = body instanceof Readable ? await streamToBuffer(body) : body;
+    await late();
+    return store.put(key, bytes, options);
+  };
+  replica.compose = async (sources, to, options) => {
+    const bytes = Buffer.concat(await Promise.all(sources.map((k) => getBuffer(store, k))));
+    await late();
+    return store.put(to, bytes, options);
+  };
+  return replica;
+}
+
 /** Another replica: the same core, without this process's guard against compacting a stream twice. */
 async function replicaCompaction(deps: Deps): Promise<void> {
   for (const s of await listStreams(deps.store, `logs/${APP_ID}/`)) {
@@ -109,12 +140,13 @@ const appEnd = () => ({ kind: 'k8s-events' as const, source: 'test', events: [lo
 function plan(factory: StoreFactory): DeliveryPlan<Event, World, Snapshot> {
   return {
     events: events(),
-    async setUp() {
+    async setUp(random) {
       const { store, cleanup } = await factory();
       // The timer sees every chunk as idle.
       const clock = new ManualClock(Date.now() + 2 * DEFAULT_SETTINGS.compactIdleMs);
       return {
         deps: { store, clock, logger: silentLogger, metrics: new Metrics() },
+        replica: replicaStore(store, random),
         cleanup,
         archived: { records: 0, archived: 0, chunks: 0, deadLettered: 0 },
         compactions: { failed: 0, errors: [] },
@@ -131,7 +163,7 @@ function plan(factory: StoreFactory): DeliveryPlan<Event, World, Snapshot> {
           world.archived.chunks += s.chunks;
           world.archived.deadLettered += s.deadLettered;
         } else if (event.kind === 'replica-compaction') {
-          await replicaCompaction(deps);
+          await replicaCompaction({ ...deps, store: world.replica });
         } else if (event.kind === 'app-end' || event.kind === 'timer') {
           const input = event.kind === 'app-end' ? appEnd() : { kind: 'schedule' as const, source: 'test', time: deps.clock.now() };
           const s = (await archiverRun(input, deps, DEFAULT_SETTINGS)) as CompactionSummary;
@@ -220,5 +252,5 @@ describe.each([
     }
     expect(oneByOne.compactionFailures, `seed ${seed}`).toEqual({ failed: 0, errors: [] });
     expect(oneByOne.reads, `seed ${seed}`).toEqual({ duplicates: 0, disorder: 0, errors: [] });
-  });
+  }, SEED_TIMEOUT_MS);
 });
