@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactedKey } from '../../functions/log-archiver/chunk-key.js';
-import { compactStream, listStreams, MARKER_STALE_MS, markerPrefix } from '../../functions/log-archiver/compact.js';
+import { COMPACTION_WRITE_DEADLINE_MS, compactApp, compactStream, listStreams, MARKER_STALE_MS, markerPrefix } from '../../functions/log-archiver/compact.js';
 import { run } from '../../functions/log-archiver/handler.js';
 import { DEFAULT_SETTINGS } from '../../functions/log-archiver/settings.js';
 import type { ObjectStore } from '../../shared/store/object-store.js';
@@ -109,6 +109,28 @@ describe.each([
       expect(await a).toMatchObject({ deleted: 1, kept: 0 });
       expect(linesOf(await text(store, stderr1))).toEqual(lines(0, 20));
       expect(await keys(store, `logs/${APP_ID}/`)).toEqual([stderr1]);
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('writes nothing when a run reaches its write past the deadline, so a stale marker can never hide it', async () => {
+    const { store, cleanup } = await makeStore();
+    try {
+      await run(batch(records(0, 10)), depsFor(store), {});
+      await run(batch(records(5, 15)), depsFor(store), {});
+      const deps = depsFor(store);
+      // A run that hangs while it reads the chunks: its clock is past the deadline when the merge ends.
+      const hanging = Object.create(store) as ObjectStore;
+      hanging.get = async (key, range) => {
+        deps.clock.advance(COMPACTION_WRITE_DEADLINE_MS);
+        return store.get(key, range);
+      };
+      const summary = await compactApp(APP_ID, { ...deps, store: hanging }, DEFAULT_SETTINGS);
+      expect(summary).toMatchObject({ compacted: 0, skipped: 1, failed: 0 });
+      expect(await keys(store, `logs/${APP_ID}/`)).toHaveLength(2);
+      expect(await timer(store)).toMatchObject({ compacted: 1, deleted: 2 });
+      expect(linesOf(await text(store, stderr1))).toEqual(lines(0, 15));
     } finally {
       await cleanup();
     }
