@@ -66,8 +66,7 @@ export async function run(input: TriggerInput, deps: Deps & ClusterDeps, overrid
     for (const event of events) {
       const { end, facts } = readEvent(event);
       if (facts && isSafeKeySegment(facts.podName) && isSafeKeySegment(facts.namespace)) {
-        const hint = facts.appName ? await ledger.appIdForName(facts.namespace, facts.appName) : undefined;
-        count(await ledger.recordPodFacts(facts.namespace, facts.podName, facts.facts, hint));
+        count(await ledger.recordPodFacts(facts.namespace, facts.podName, facts.facts));
       } else if (end) ends.push(end);
       else summary.ignored++;
     }

@@ -70,7 +70,8 @@ export function ledgerPodFromChange(change: K8sObjectChange, now: number): Ledge
   }
   const limit = Number(annotations[ECI_ANNOTATIONS.spotPriceLimit]);
   const appName = sparkApplicationNameOf(labels);
-  const start = time(pod.status?.startTime) ?? time(pod.metadata.creationTimestamp);
+  const created = time(pod.metadata.creationTimestamp);
+  const start = time(pod.status?.startTime) ?? created;
   const entry: LedgerPod = {
     namespace,
     podName: pod.metadata.name,
@@ -79,6 +80,7 @@ export function ledgerPodFromChange(change: K8sObjectChange, now: number): Ledge
     labels,
     ...(labels[SPARK_LABELS.executorId] ? { executorId: labels[SPARK_LABELS.executorId] } : {}),
     ...(appName ? { appName } : {}),
+    ...(created !== undefined ? { created } : {}),
     ...(start !== undefined ? { start } : {}),
     ...(end !== undefined ? { end, endReason } : {}),
     ...(phase ? { phase } : {}),

@@ -1,21 +1,34 @@
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Deps } from '../../shared/deps.js';
-import { SparkfnError, errorMessage } from '../../shared/errors.js';
+import { NotFoundError, SparkfnError, errorMessage } from '../../shared/errors.js';
 import { assertKeySegment } from '../../shared/ids.js';
 import { mapConcurrently } from '../../shared/store/map-concurrently.js';
-import type { ObjectInfo, ObjectStore, PutOptions } from '../../shared/store/object-store.js';
-import { listAll } from '../../shared/store/read.js';
+import type { ObjectInfo, ObjectStore, ObjectSummary, PutOptions } from '../../shared/store/object-store.js';
+import { getBuffer, listAll } from '../../shared/store/read.js';
 import { archiverMetrics } from './archiver-metrics.js';
-import { LOGS_PREFIX, appPrefix, compactedKey, compareChunks, compareText, executorPrefix, parseLogKey } from './chunk-key.js';
+import { LOGS_PREFIX, appPrefix, compactedKey, compareChunks, compareText, executorPrefix, parseLogKey, streamPrefix } from './chunk-key.js';
 import { LOG_CONTENT_TYPE } from './chunk-writer.js';
-import { streamMembers } from './gzip-member.js';
+import { readMembers, streamMembers } from './gzip-member.js';
 import type { LogStream } from './identity.js';
 import { type ChunkRef, ChunkVanishedError, MergeStats, mergeMembers } from './merge-members.js';
 import { META, type OffsetRange, formatOffsetRanges, isoTime, parseOffsetRanges, partitionKey } from './object-metadata.js';
 import type { ArchiverSettings } from './settings.js';
 
-/** Chunk HEADs at once when the metadata of an append is gathered. */
+/** Chunk HEADs (and reads) at once when the metadata of an append is gathered or chunks are checked in. */
 const HEAD_CONCURRENCY = 16;
+/**
+ * A compaction writes the compacted object within this time of putting its marker, or not at
+ * all: a run that died or hung cannot write after its marker went stale.
+ */
+export const COMPACTION_WRITE_DEADLINE_MS = 10 * 60_000;
+/**
+ * A marker this much older than the reader's own is a run that died: it no longer holds deletes
+ * back. Six deadlines: a final write still in flight at the deadline, and clock drift, fit in.
+ */
+export const MARKER_STALE_MS = 6 * COMPACTION_WRITE_DEADLINE_MS;
+/** Folder, under a stream's chunk folder, of the markers of compactions under way. */
+export const MARKER_FOLDER = 'compacting';
 
 /** What a compaction run did. */
 export interface CompactionSummary {
@@ -26,12 +39,14 @@ export interface CompactionSummary {
   compacted: number;
   /** Chunks deleted after their lines were verified in the compacted object. */
   deleted: number;
-  /** Lines in the compacted objects written. */
+  /** Lines the compacted objects hold (written by this run, or already holding every chunk line). */
   lines: number;
   /** Re-delivered lines dropped. */
   dropped: number;
   /** Streams left for a later run (another compaction of it was running, or the deadline came). */
   skipped: number;
+  /** Chunks merged but kept, because another compaction of their stream ran at the same time: the next run deletes them. */
+  kept: number;
   /** Streams whose compaction failed (logged); their chunks are kept. */
   failed: number;
 }
@@ -43,6 +58,14 @@ export interface StreamObjects {
   stream: LogStream;
   chunks: (ChunkRef & { size: number; lastModified: Date })[];
   compacted?: { size: number; lastModified: Date };
+}
+
+/** A compaction took so long that it may no longer write (see compactStream): it stopped, nothing written. */
+export class CompactionDeadlineError extends SparkfnError {
+  constructor(key: string) {
+    super(`Compaction of ${JSON.stringify(key)} ran past ${COMPACTION_WRITE_DEADLINE_MS / 60_000} minutes; it wrote nothing and the next run merges again.`);
+    this.name = 'CompactionDeadlineError';
+  }
 }
 
 /** The merged object did not hold what was merged into it: chunks are kept. */
@@ -57,7 +80,7 @@ export class CompactionVerificationError extends SparkfnError {
 const running = new Set<string>();
 
 export function emptyCompactionSummary(trigger: string): CompactionSummary {
-  return { kind: 'compaction', trigger, compacted: 0, deleted: 0, lines: 0, dropped: 0, skipped: 0, failed: 0 };
+  return { kind: 'compaction', trigger, compacted: 0, deleted: 0, kept: 0, lines: 0, dropped: 0, skipped: 0, failed: 0 };
 }
 
 /**
@@ -104,12 +127,17 @@ export async function compactStreams(streams: readonly StreamObjects[], deps: De
     running.add(target);
     try {
       const result = await compactStream(s, deps, settings);
+      if (result.chunks === 0) {
+        summary.skipped++;
+        continue;
+      }
       summary.compacted++;
       summary.deleted += result.deleted;
+      summary.kept += result.kept;
       summary.lines += result.lines;
       summary.dropped += result.dropped;
     } catch (err) {
-      if (err instanceof ChunkVanishedError) {
+      if (err instanceof ChunkVanishedError || err instanceof CompactionDeadlineError) {
         summary.skipped++;
         deps.logger.info({ function: 'log-archiver', key: target, err: errorMessage(err) }, 'compaction skipped');
         continue;
@@ -137,52 +165,155 @@ export async function compactStreams(streams: readonly StreamObjects[], deps: De
  * - Otherwise (a re-delivered batch, split differently, overlaps another chunk; or a previous
  *   run wrote the compacted object but died before deleting the chunks), the members are
  *   merged, each (topic, partition, offset) kept once, first in a dry run that counts what the
- *   result will hold, then for real.
- * - The result replaces the compacted object in one atomic write. It is then read back, and
- *   only when its line count and sizes are what the merge produced are the chunks deleted.
+ *   result will hold, then for real. When the dry run finds every chunk line already in the
+ *   compacted object, nothing is written.
+ * - Chunks are deleted only when the compacted object, read back, holds every line of every
+ *   chunk this run listed, each (topic, partition, offset) once and in order.
+ *
+ * Concurrency (two replicas, the timer and an app-end event, chunks arriving meanwhile): the
+ * compacted object is the only object two runs write, and every write is a union of what the
+ * writer read, so the one risk is a run that listed the chunks before a late chunk came and
+ * writes after another run checked the late chunk in and deleted it. So each run first puts a
+ * marker (`<stream>/compacting/<runId>.json`), lists chunks after it, and writes within
+ * COMPACTION_WRITE_DEADLINE_MS of it; a run deletes chunks only when, after its write, it sees
+ * no other run's marker younger than MARKER_STALE_MS, and then reads the compacted object back.
+ * Two runs that overlap both keep the chunks; the next run deletes them. Readers (log-viewer)
+ * merge the compacted object and the chunks, each record once, so kept chunks never show twice.
  *
  * Interrupted anywhere, a re-run converges: before the write nothing changed; after it, the
- * chunks overlap the compacted object, so the re-run drops all their lines as re-deliveries,
- * rewrites the same content and deletes them.
+ * chunks overlap the compacted object, so the re-run finds nothing new and deletes them.
  */
-export async function compactStream(s: StreamObjects, deps: Deps, settings: ArchiverSettings): Promise<{ lines: number; dropped: number; deleted: number }> {
+export async function compactStream(s: StreamObjects, deps: Deps, settings: ArchiverSettings): Promise<StreamCompaction> {
   const { store } = deps;
   const target = compactedKey(s.appId, s.executorId, s.stream);
-  const chunks = [...s.chunks].sort(compareChunks);
+  const runId = randomUUID();
+  const marker = `${markerPrefix(s)}${runId}.json`;
+  await store.put(marker, JSON.stringify({ runId, startedAt: new Date(deps.clock.now()).toISOString() }), { contentType: 'application/json' });
+  const started = deps.clock.now();
+  try {
+    // Listed after the marker is up: a run that deletes chunks later sees this run, or this run sees its chunks.
+    const chunks = (await listStreams(store, streamPrefix(s.appId, s.executorId, s.stream)))
+      .flatMap((x) => (x.stream === s.stream ? x.chunks : []))
+      .sort(compareChunks);
+    if (chunks.length === 0) return { chunks: 0, lines: 0, dropped: 0, deleted: 0, kept: 0, written: false };
+    try {
+      return await compactListed(s, chunks, target, marker, started, deps, settings);
+    } catch (err) {
+      if (!(err instanceof CompactionVerificationError)) throw err;
+      // A run that composed onto the object while another run wrote it can leave a record twice:
+      // merging again (once) removes it; a store that keeps losing what it is given fails again.
+      deps.logger.info({ function: 'log-archiver', key: target, err: errorMessage(err) }, 'compaction did not verify: merging again');
+      const again = (await listStreams(store, streamPrefix(s.appId, s.executorId, s.stream))).flatMap((x) => (x.stream === s.stream ? x.chunks : [])).sort(compareChunks);
+      if (again.length === 0) return { chunks: 0, lines: 0, dropped: 0, deleted: 0, kept: 0, written: false };
+      return await compactListed(s, again, target, marker, started, deps, settings);
+    }
+  } finally {
+    await store.delete(marker);
+  }
+}
+
+/** What compacting one stream did. */
+export interface StreamCompaction {
+  /** Chunks listed; none when another run compacted them since the stream was picked. */
+  chunks: number;
+  lines: number;
+  dropped: number;
+  deleted: number;
+  /** Chunks kept because another compaction of the stream was running. */
+  kept: number;
+  /** Whether the compacted object was written (false: it already held every chunk). */
+  written: boolean;
+}
+
+async function compactListed(
+  s: StreamObjects,
+  chunks: readonly ChunkRef[],
+  target: string,
+  marker: string,
+  started: number,
+  deps: Deps,
+  settings: ArchiverSettings,
+): Promise<StreamCompaction> {
+  const { store } = deps;
+  const metrics = archiverMetrics(deps.metrics);
+  const deadline = started + COMPACTION_WRITE_DEADLINE_MS;
+  const inTime = () => {
+    if (deps.clock.now() > deadline) throw new CompactionDeadlineError(target);
+  };
   // Asked, not taken from the listing: one written since must be merged, never overwritten.
   const existing = await store.head(target);
-  const metrics = archiverMetrics(deps.metrics);
 
-  let expected: { lines: number; textBytes: number; size?: number };
+  let lines = 0;
   let dropped = 0;
+  let written = false;
   const appended = await tryAppend(store, target, existing, chunks);
   if (appended) {
+    inTime();
     await store.compose([...(existing ? [target] : []), ...chunks.map((c) => c.key)], target, appended.options);
-    expected = appended.expected;
+    lines = appended.expected.lines;
+    written = true;
   } else {
     const input = { ...(existing && { compactedKey: target }), chunks };
     const plan = new MergeStats();
     for await (const _ of mergeMembers(store, input, { gzipLevel: settings.gzipLevel, dryRun: true, stats: plan })) {
       // The dry run only counts.
     }
-    const options = mergedOptions(plan, existing?.metadata ?? (await firstChunkMetadata(store, chunks)));
-    const written = new MergeStats();
-    const body = Readable.from(bytesOf(mergeMembers(store, input, { gzipLevel: settings.gzipLevel, stats: written })));
-    await store.put(target, body, options);
-    if (written.entries !== plan.entries || written.textBytes !== plan.textBytes) {
-      throw new CompactionVerificationError(target, `the merge wrote ${written.entries} lines where its dry run counted ${plan.entries}`);
-    }
-    expected = { lines: plan.entries, textBytes: plan.textBytes };
     dropped = plan.dropped;
+    lines = plan.entries;
+    if (!existing || plan.fromChunks > 0 || plan.compactedDropped > 0) {
+      const options = mergedOptions(plan, existing?.metadata ?? (await firstChunkMetadata(store, chunks)));
+      const merged = new MergeStats();
+      const body = Readable.from(beforeDeadline(bytesOf(mergeMembers(store, input, { gzipLevel: settings.gzipLevel, stats: merged })), inTime));
+      await store.put(target, body, options);
+      if (merged.entries !== plan.entries || merged.textBytes !== plan.textBytes) {
+        throw new CompactionVerificationError(target, `the merge wrote ${merged.entries} lines where its dry run counted ${plan.entries}`);
+      }
+      written = true;
+    }
   }
-  metrics.objects.inc({ kind: 'compacted' });
-
-  await verifyCompacted(store, target, expected);
-  await deleteChunks(store, chunks.map((c) => c.key));
-  metrics.compactedLines.inc(expected.lines);
+  if (written) {
+    metrics.objects.inc({ kind: 'compacted' });
+    metrics.compactedLines.inc(lines);
+  }
   metrics.compactionDropped.inc(dropped);
-  deps.logger.info({ function: 'log-archiver', key: target, chunks: chunks.length, lines: expected.lines, dropped, appended: Boolean(appended) }, 'stream compacted');
-  return { lines: expected.lines, dropped, deleted: chunks.length };
+
+  // Markers first, then the object: a run whose marker is gone has written already.
+  const others = await otherRuns(store, marker);
+  if (others > 0) {
+    deps.logger.info({ function: 'log-archiver', key: target, chunks: chunks.length, others }, 'another compaction of this stream is running: chunks kept for the next run');
+    return { chunks: chunks.length, lines, dropped, deleted: 0, kept: chunks.length, written };
+  }
+  await verifyHolds(store, target, chunks);
+  await deleteChunks(store, chunks.map((c) => c.key));
+  deps.logger.info({ function: 'log-archiver', key: target, chunks: chunks.length, lines, dropped, appended: Boolean(appended), written }, 'stream compacted');
+  return { chunks: chunks.length, lines, dropped, deleted: chunks.length, kept: 0, written };
+}
+
+/** Passes the merged bytes on, and fails the write (nothing is stored) when the deadline passed before the end. */
+async function* beforeDeadline(bytes: AsyncIterable<Buffer>, inTime: () => void): AsyncGenerator<Buffer> {
+  inTime();
+  yield* bytes;
+  inTime();
+}
+
+/** `logs/<appId>/<executorId>/<stream>/compacting/`: markers of the compactions of a stream under way. */
+export function markerPrefix(s: { appId: string; executorId: string; stream: LogStream }): string {
+  return `${streamPrefix(s.appId, s.executorId, s.stream)}${MARKER_FOLDER}/`;
+}
+
+/**
+ * Other runs compacting the stream now: markers other than `own`, unless older than
+ * MARKER_STALE_MS by the store's clock (the age of `own`), which only a run that died leaves.
+ */
+async function otherRuns(store: ObjectStore, own: string): Promise<number> {
+  const prefix = own.slice(0, own.lastIndexOf('/') + 1);
+  const markers: ObjectSummary[] = [];
+  for await (const object of listAll(store, prefix)) markers.push(object);
+  const mine = markers.find((m) => m.key === own);
+  const others = markers.filter((m) => m.key !== own);
+  // Without its own marker to date the others by, a run counts them all as running.
+  if (!mine) return others.length;
+  return others.filter((m) => mine.lastModified.getTime() - m.lastModified.getTime() < MARKER_STALE_MS).length;
 }
 
 /**
@@ -274,21 +405,45 @@ async function* bytesOf(members: AsyncIterable<{ bytes?: Buffer }>): AsyncGenera
 }
 
 /**
- * Reads the compacted object back: every member well formed, and as many lines and text bytes
- * (and, for a compose, stored bytes) as were merged into it.
+ * Reads the compacted object back: every member well formed, each (topic, partition, offset)
+ * once and in order, and every line of every chunk in it. Chunks a concurrent run deleted
+ * meanwhile are left out (it checked them in before deleting them).
  */
-async function verifyCompacted(store: ObjectStore, key: string, expected: { lines: number; textBytes: number; size?: number }): Promise<void> {
-  let lines = 0;
-  let textBytes = 0;
-  let size = 0;
+async function verifyHolds(store: ObjectStore, key: string, chunks: readonly ChunkRef[]): Promise<void> {
+  const wanted = new Map<string, Set<number>>();
+  const bodies = await mapConcurrently(chunks, HEAD_CONCURRENCY, (c) =>
+    getBuffer(store, c.key).catch((err: unknown) => {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }),
+  );
+  chunks.forEach((c, i) => {
+    const body = bodies[i];
+    if (!body) return;
+    for (const member of readMembers(body, c.key)) {
+      const id = partitionKey(member.index.topic, member.index.partition);
+      let set = wanted.get(id);
+      if (!set) wanted.set(id, (set = new Set()));
+      for (const o of member.index.offsets) set.add(o);
+    }
+  });
+  const last = new Map<string, number>();
   for await (const member of streamMembers(await store.get(key), key)) {
-    lines += member.index.offsets.length;
-    textBytes += member.textBytes;
-    size += member.bytes.length;
+    const id = partitionKey(member.index.topic, member.index.partition);
+    const set = wanted.get(id);
+    let previous = last.get(id) ?? -1;
+    for (const o of member.index.offsets) {
+      if (o <= previous) throw new CompactionVerificationError(key, `offset ${o} of ${id} comes again or out of order`);
+      previous = o;
+      set?.delete(o);
+    }
+    last.set(id, previous);
   }
-  if (lines !== expected.lines) throw new CompactionVerificationError(key, `it holds ${lines} lines, ${expected.lines} were merged`);
-  if (textBytes !== expected.textBytes) throw new CompactionVerificationError(key, `it holds ${textBytes} bytes of text, ${expected.textBytes} were merged`);
-  if (expected.size !== undefined && size !== expected.size) throw new CompactionVerificationError(key, `it has ${size} bytes, ${expected.size} were composed`);
+  const missing = [...wanted.entries()].filter(([, set]) => set.size > 0);
+  if (missing.length > 0) {
+    const [id, set] = missing[0] as [string, Set<number>];
+    throw new CompactionVerificationError(key, `${[...set].length} chunk lines of ${id} are not in it, the first at offset ${Math.min(...set)}`);
+  }
 }
 
 /**

@@ -37,6 +37,10 @@ export class MergeStats {
   dropped = 0;
   members = 0;
   rewritten = 0;
+  /** Entries kept from chunks: none means the compacted object already held every chunk's lines. */
+  fromChunks = 0;
+  /** Entries of the compacted object itself dropped (it held a record twice). */
+  compactedDropped = 0;
   firstTime = 0;
   lastTime = 0;
   readonly ranges = new Map<string, OffsetRange>();
@@ -106,6 +110,17 @@ export async function* mergeMembers(
 
   const emit = async (member: Member, threshold: number, key: string): Promise<MergedMember | undefined> => {
     const { index } = member;
+    const fromCompacted = key === input.compactedKey;
+    const before = { dropped: stats.dropped, entries: stats.entries };
+    try {
+      return await emitMember(member, threshold, key, index);
+    } finally {
+      if (fromCompacted) stats.compactedDropped += stats.dropped - before.dropped;
+      else stats.fromChunks += stats.entries - before.entries;
+    }
+  };
+
+  const emitMember = async (member: Member, threshold: number, key: string, index: MemberIndex): Promise<MergedMember | undefined> => {
     const id = partitionKey(index.topic, index.partition);
     let window = windows.get(id);
     if (!window) windows.set(id, (window = new OffsetWindow()));
