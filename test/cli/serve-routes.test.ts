@@ -17,6 +17,7 @@ import { listAll } from '../../shared/store/read.js';
 import { closedPort } from '../support/closed-port.js';
 import { loadEvent } from '../support/events.js';
 import { APP_ID, batch, executorLine, record } from '../log-archiver/support.js';
+import { fixture } from '../job-cost/support.js';
 
 const TOKEN = 'serve-routes-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -53,7 +54,10 @@ const openFds = () => readdirSync('/proc/self/fd').length;
 describe('sparkfn serve routes', () => {
   it('answers POST /job-cost/app-end with the run summary, and writes the record', async () => {
     const { url, deps } = await start();
-    const body = JSON.stringify({ appId: 'spark-0a1b2c3d', namespace: 'spark-jobs', endTime: '2025-05-14T03:00:00Z' });
+    // An app end with nothing to cost it from is a failure (503): give it Spark's own event log.
+    const appId = 'application_1578436911597_0052';
+    await deps.store.put(`spark-events/${appId}`, await fixture(appId));
+    const body = JSON.stringify({ appId, namespace: 'spark-jobs', endTime: '2020-01-11T17:44:05Z' });
     const res = await fetch(`${url}/job-cost/app-end`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body });
     expect(res.status).toBe(200);
     const summary = (await res.json()) as { recorded: number; records: { key: string }[] };

@@ -38,7 +38,10 @@ describe('sparkfn invoke job-cost', () => {
     const { code, out, err } = await invoke();
     expect(code).toBe(1);
     expect(err).toContain(`spark-jobs/${APP}: Neither an event log (looked for spark-events/${APP}[_<attempt>][.<codec>][.inprogress] and spark-events/eventlog_v2_${APP}[_<attempt>]/events_<n>_${APP}[_<attempt>][.<codec>][.inprogress]) nor ledger entries were found`);
-    expect(JSON.parse(out)).toMatchObject({ ends: 1, recorded: 0, failed: 1, records: [{ appId: APP, source: 'none', total: null }] });
+    // A listener's app-end is an HTTP call: the answer is printed with its status, the summary in its body.
+    const answer = JSON.parse(out) as { status: number; body: string };
+    expect(answer.status).toBe(503);
+    expect(JSON.parse(answer.body)).toMatchObject({ ends: 1, recorded: 0, failed: 1, records: [{ appId: APP, source: 'none', total: null }] });
     // The record is there, saying what is missing: not a quiet zero.
     const [day] = await readdir(join(dir, 'store', 'costs'));
     const record = JSON.parse(await readFile(join(dir, 'store', 'costs', day!, 'spark-jobs', `${APP}.json`), 'utf8')) as { source: string; cost: unknown; errors: string[] };
@@ -51,6 +54,8 @@ describe('sparkfn invoke job-cost', () => {
     await copyFile(join(FIXTURES_DIR, APP), join(dir, 'store', 'spark-events', APP));
     const { code, out } = await invoke();
     expect(code).toBe(0);
-    expect(JSON.parse(out)).toMatchObject({ recorded: 1, failed: 0, records: [{ appId: APP, source: 'event-log' }] });
+    const answer = JSON.parse(out) as { status: number; body: string };
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.body)).toMatchObject({ recorded: 1, failed: 0, records: [{ appId: APP, source: 'event-log' }] });
   });
 });

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,8 +16,11 @@ import { SNAPPY_JAVA_MAGIC } from '../../functions/job-cost/codec-snappy-java.js
 import { loadPriceFile, type PriceFile } from '../../functions/job-cost/price-file.js';
 import type { CostSettings } from '../../functions/job-cost/settings.js';
 
-/** Apache Spark's own test event logs (SOURCES.md lists their reference figures). */
-export const FIXTURES_DIR = '/work/shared/fixtures/spark-events';
+/**
+ * Apache Spark's own test event logs (SOURCES.md lists their reference figures), in the project's
+ * shared/ folder beside the checkout (where CI lays a copy), else where the workplace keeps it.
+ */
+export const FIXTURES_DIR = [join(import.meta.dirname, '../../../shared/fixtures/spark-events'), '/work/shared/fixtures/spark-events'].find((dir) => existsSync(dir)) ?? '/work/shared/fixtures/spark-events';
 export const EXAMPLE_PRICES = join(import.meta.dirname, '../../deploy/prices.example.yaml');
 export const DATA_DIR = join(import.meta.dirname, 'data');
 
