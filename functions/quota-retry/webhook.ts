@@ -6,7 +6,8 @@ import { decide } from './classify.js';
 import { drainNamespace } from './drain.js';
 import { giveUp } from './give-up.js';
 import { prepareManifest } from './manifest.js';
-import { enqueue, queueKey, type QueueEntry } from './queue.js';
+import { wasAdmitted } from './admitted.js';
+import { enqueue, type QueueEntry } from './queue.js';
 import { submissionUsage, usageToJson } from './resources.js';
 import { clusterContext, type RunContext } from './run-context.js';
 import { parseSubmission, type Submission } from './submission.js';
@@ -39,7 +40,6 @@ function prepare(submission: Submission, now: number, defaultDeadlineMs: number)
     ...(submission.department ? { department: submission.department } : {}),
     enqueuedAt: now,
     deadline: submission.deadline ?? now + defaultDeadlineMs,
-    attempts: 0,
     // A submitter that tried more than once may have created the driver with an answer it never saw.
     ...(submission.attempt > 1 ? { mayExist: true } : {}),
   };
@@ -75,9 +75,13 @@ export async function handleWebhook(input: HttpInput, ctx: RunContext): Promise<
     jsonResult(status, { outcome, submissionId: entry.submissionId, namespace: entry.namespace, errorClass: verdict.error.class, ...extra, summary });
 
   if (verdict.decision === 'done') {
-    summary.admitted += 1;
     summary.alreadyCreated += 1;
     return answer(200, 'already-created');
+  }
+  if (await wasAdmitted(deps.store, entry.namespace, entry.submissionId)) {
+    // A re-sent or replayed submission whose driver was admitted before: create nothing, even if that driver is gone now.
+    summary.alreadyCreated += 1;
+    return answer(200, 'already-created', { admittedBefore: true });
   }
   if (verdict.decision === 'permanent') {
     await giveUp(ctx, {
@@ -94,15 +98,15 @@ export async function handleWebhook(input: HttpInput, ctx: RunContext): Promise<
     await giveUp(ctx, { submissionId: entry.submissionId, namespace: entry.namespace, reason: 'expired', message: 'The submission arrived after its deadline.', submission: entry });
     return answer(200, 'dead-lettered', { reason: 'expired' });
   }
-  const queued = await enqueue(deps.store, entry);
+  await enqueue(deps.store, entry);
   summary.queued += 1;
   const withCluster = clusterContext(ctx);
   if (verdict.decision === 'queue' || !withCluster) {
     if (!withCluster && verdict.decision !== 'queue') deps.logger.warn({ function: 'quota-retry', submissionId: entry.submissionId }, 'no cluster configured: queued, not retried');
-    return answer(202, 'queued', { enqueuedAt: new Date(queued.enqueuedAt).toISOString() });
+    return answer(202, 'queued', { enqueuedAt: new Date(entry.enqueuedAt).toISOString() });
   }
   // Retry now, but through the namespace's queue: older entries keep their place.
   await drainNamespace(withCluster, entry.namespace);
-  const stillQueued = await deps.store.head(queueKey(entry.namespace, entry.submissionId));
-  return stillQueued || settings.dryRun ? answer(202, 'queued', { enqueuedAt: new Date(queued.enqueuedAt).toISOString() }) : answer(200, 'admitted');
+  const admittedNow = await wasAdmitted(deps.store, entry.namespace, entry.submissionId);
+  return !admittedNow || settings.dryRun ? answer(202, 'queued', { enqueuedAt: new Date(entry.enqueuedAt).toISOString() }) : answer(200, 'admitted');
 }
