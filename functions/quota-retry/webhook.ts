@@ -1,6 +1,7 @@
 import { InvalidInputError } from '../../shared/errors.js';
 import { errorResult, jsonResult } from '../../shared/http/server.js';
-import { webhookAuthProblem } from '../../shared/http/webhook-auth.js';
+import { isTimedSignature } from '../../shared/http/timed-signature.js';
+import { SIGNATURE_HEADER, webhookAuthProblem } from '../../shared/http/webhook-auth.js';
 import type { HttpInput, HttpResult } from '../../shared/platform/trigger.js';
 import { decide } from './classify.js';
 import { drainNamespace } from './drain.js';
@@ -53,8 +54,13 @@ function prepare(submission: Submission, now: number, defaultDeadlineMs: number)
  * queued; anything else → dead letter + alert. Answers 202 for queued, 200 otherwise.
  */
 export async function handleWebhook(input: HttpInput, ctx: RunContext): Promise<HttpResult> {
-  const problem = webhookAuthProblem(input.headers, input.body, ctx.settings.webhookAuth);
+  // Timed signatures are checked against the invocation's clock (a test's ManualClock too).
+  const problem = webhookAuthProblem(input.headers, input.body, { ...ctx.settings.webhookAuth, now: () => ctx.deps.clock.now() });
   if (problem) return errorResult(401, 'unauthorized', `The webhook refused the request: ${problem}.`);
+  const signature = input.headers[SIGNATURE_HEADER];
+  if (signature && !isTimedSignature(signature) && !input.headers['authorization']) {
+    ctx.deps.logger.warn({ function: 'quota-retry' }, `deprecated: ${SIGNATURE_HEADER}: sha256=<hmac of the body> covers no time, so a captured request can be replayed; sign t=<unix seconds>,v1=<hmac of "<t>.<body>"> (functions/quota-retry/README.md)`);
+  }
   if (input.method !== 'POST') {
     const result = errorResult(405, 'method-not-allowed', `${input.method} is not allowed here; POST the submission.`);
     return { ...result, headers: { ...result.headers, allow: 'POST' } };
