@@ -40,6 +40,8 @@ export interface JanitorSummary {
   fallbacks: string[];
   stoppedEarly: boolean;
   errors: number;
+  /** Due apps whose last kind was gone when this run deleted it: another run cleaned them at the same time (counted there). */
+  alreadyGone: number;
   /** Runs that died before writing their audit record, whose record this run wrote from their write-ahead log. */
   auditsCompleted: number;
 }
@@ -78,7 +80,7 @@ export async function cleanUp(deps: JanitorDeps, settings: JanitorSettings): Pro
   const deletedByKind = Object.fromEntries([...CLEAN_KINDS, 'sparkapplication'].map((k) => [k, 0])) as JanitorSummary['deletedByKind'];
   const summary: JanitorSummary = {
     runId, dryRun: settings.dryRun, apps: 0, running: 0, finished: 0, orphaned: 0, optedOut: 0, invalid: 0,
-    due: 0, cleaned: 0, failed: 0, deferred: 0, deleted: 0, deletedByKind, calls: 0, fallbacks: [], stoppedEarly: false, errors: 0, auditsCompleted: 0,
+    due: 0, cleaned: 0, failed: 0, deferred: 0, deleted: 0, deletedByKind, calls: 0, fallbacks: [], stoppedEarly: false, errors: 0, alreadyGone: 0, auditsCompleted: 0,
   };
   const skipped: SkipAudit[] = [];
   const errors: string[] = [];
@@ -205,6 +207,9 @@ export async function cleanUp(deps: JanitorDeps, settings: JanitorSettings): Pro
       errors.push(`app ${app.namespace}/${app.appId}: ${audit.error}`);
       metrics.errors.inc({ stage: 'delete' });
       if (calls.signalAborted()) summary.stoppedEarly = true;
+    } else if (finishedByAnother(audit)) {
+      // A run at the same time made the last call first: that run counts the app, so counts add up across runs.
+      summary.alreadyGone++;
     } else {
       summary.cleaned++;
       metrics.appsCleaned.inc({ state: audit.state, dry_run: dryRun });
@@ -240,6 +245,12 @@ export async function cleanUp(deps: JanitorDeps, settings: JanitorSettings): Pro
   const level = summary.errors > 0 ? 'warn' : 'info';
   deps.logger[level]({ function: 'janitor', summary }, summary.dryRun ? 'janitor dry run done' : 'janitor run done');
   return { summary, audit };
+}
+
+/** The app's last call deleted and kept nothing: the apiserver gave its objects to another run's call. */
+function finishedByAnother(audit: AppAudit): boolean {
+  const last = audit.kinds[audit.kinds.length - 1];
+  return !!last && last.method !== 'dry-run' && last.deleted.length === 0 && last.kept.length === 0;
 }
 
 function countsOf(summary: JanitorSummary): Record<string, number> {
