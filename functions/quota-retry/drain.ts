@@ -48,14 +48,15 @@ function publishQueueGauges(ctx: ClusterContext, namespace: string, before: read
  */
 async function admitted(ctx: ClusterContext, entry: QueueEntry, alreadyCreated: boolean, now: number): Promise<void> {
   const { namespace } = entry;
-  if (!ctx.settings.dryRun) {
-    await recordAdmitted(ctx.deps.store, entry);
-    await deleteEntry(ctx.deps.store, entry);
-  }
+  // Counted before the store writes: the driver exists whether or not they succeed (a failed one leaves the entry for the next drain).
   if (alreadyCreated) ctx.summary.alreadyCreated += 1;
   else {
     ctx.summary.admitted += 1;
     ctx.metrics.admissions.inc({ namespace, department: entry.department ?? NO_DEPARTMENT });
+  }
+  if (!ctx.settings.dryRun) {
+    await recordAdmitted(ctx.deps.store, entry);
+    await deleteEntry(ctx.deps.store, entry);
   }
   ctx.deps.logger.info({ function: 'quota-retry', namespace, submissionId: entry.submissionId, department: entry.department, waitedMs: now - entry.enqueuedAt, alreadyCreated }, 'admitted');
 }

@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../../shared/errors.js';
+import { errorMessage, InvalidInputError } from '../../shared/errors.js';
 import { errorResult, jsonResult } from '../../shared/http/server.js';
 import { isTimedSignature } from '../../shared/http/timed-signature.js';
 import { SIGNATURE_HEADER, webhookAuthProblem } from '../../shared/http/webhook-auth.js';
@@ -112,7 +112,14 @@ export async function handleWebhook(input: HttpInput, ctx: RunContext): Promise<
     return answer(202, 'queued', { enqueuedAt: new Date(entry.enqueuedAt).toISOString() });
   }
   // Retry now, but through the namespace's queue: older entries keep their place.
-  await drainNamespace(withCluster, entry.namespace);
-  const admittedNow = await wasAdmitted(deps.store, entry.namespace, entry.submissionId);
+  try {
+    await drainNamespace(withCluster, entry.namespace);
+  } catch (err) {
+    // The entry is queued: the next drain takes it. The answer still carries what this drain did.
+    deps.logger.error({ function: 'quota-retry', namespace: entry.namespace, submissionId: entry.submissionId, err: errorMessage(err) }, 'the retry drain failed; the submission stays queued');
+    return answer(202, 'queued', { enqueuedAt: new Date(entry.enqueuedAt).toISOString() });
+  }
+  // Unknown (the store did not answer) reads as still queued, which it then is for the next drain.
+  const admittedNow = await wasAdmitted(deps.store, entry.namespace, entry.submissionId).catch(() => false);
   return !admittedNow || settings.dryRun ? answer(202, 'queued', { enqueuedAt: new Date(entry.enqueuedAt).toISOString() }) : answer(200, 'admitted');
 }
