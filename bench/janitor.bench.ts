@@ -14,6 +14,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { appObjects, HOUR, NOW } from '../test/janitor/cluster.js';
+import { CountingStore } from '../test/quota-retry/counting-store.js';
 import { startTestApiserver, type TestApiserver } from '../test/support/apiserver/index.js';
 
 function arg(name: string, fallback: number): number {
@@ -39,16 +40,17 @@ function objectCount(server: TestApiserver): number {
   return ['pods', 'configmaps', 'services', 'ingresses'].reduce((n, r) => n + server.list(r).length, 0);
 }
 
-async function janitorRun(): Promise<{ calls: number; ms: number; left: number; objects: number }> {
+async function janitorRun(): Promise<{ calls: number; ms: number; left: number; objects: number; storeRequests: number }> {
   const server = await seeded();
   const objects = objectCount(server);
   const dir = await mkdtemp(join(tmpdir(), 'janitor-bench-'));
-  const deps = { store: new FileObjectStore(dir), clock: new ManualClock(NOW), logger: silentLogger, metrics: new Metrics(), kubeConfig: server.kubeConfig() };
+  const store = new CountingStore(new FileObjectStore(dir));
+  const deps = { store, clock: new ManualClock(NOW), logger: silentLogger, metrics: new Metrics(), kubeConfig: server.kubeConfig() };
   const started = performance.now();
   const report = await cleanUp(deps, { ...DEFAULT_SETTINGS, qps: 0, maxApps: APPS });
   const ms = performance.now() - started;
   if (report.summary.cleaned !== APPS || report.summary.failed !== 0) throw new Error(`janitor cleaned ${report.summary.cleaned} of ${APPS} apps`);
-  const result = { calls: server.calls.length, ms, left: objectCount(server), objects };
+  const result = { calls: server.calls.length, ms, left: objectCount(server), objects, storeRequests: store.total() };
   await server.stop();
   await rm(dir, { recursive: true, force: true });
   return result;
@@ -95,6 +97,7 @@ const baseline = await perObjectRun();
 const perApp = (calls: number) => (calls / APPS).toFixed(2);
 console.log(`${APPS} finished apps, ${ours.objects} objects, ${LATENCY_MS} ms per call, calls one at a time`);
 console.log(`janitor (deletecollection per kind): ${ours.calls} calls = ${perApp(ours.calls)} per app, ${(ours.ms / 1000).toFixed(1)} s, ${ours.left} objects left`);
+console.log(`janitor's object store requests (audit, write-ahead log): ${ours.storeRequests} = ${perApp(ours.storeRequests)} per app`);
 console.log(`baseline (one delete per object):    ${baseline.calls} calls = ${perApp(baseline.calls)} per app, ${(baseline.ms / 1000).toFixed(1)} s, ${baseline.left} objects left`);
 console.log(`ratio: ${(baseline.calls / ours.calls).toFixed(1)}× fewer calls, ${(baseline.ms / ours.ms).toFixed(1)}× less wall time`);
 if (ours.left !== 0 || baseline.left !== 0) process.exitCode = 1;

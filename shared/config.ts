@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { ConfigError } from './errors.js';
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_BODY_MEMORY_BYTES, DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT_MS } from './http/edge-limits.js';
 import { DEFAULT_UNREADY_EXIT_SECONDS } from './health/readiness.js';
+import { DEFAULT_WEBHOOK_MAX_AGE_SECONDS } from './http/timed-signature.js';
 
 /** Where the embedded default store lives: `npm start` writes here, relative to the working directory. */
 export const DEFAULT_STORE = 'file://.sparkfn-data';
@@ -170,6 +171,7 @@ const schema = z.object({
   SPARKFN_BODY_LIMIT_BYTES: numberIn('SPARKFN_BODY_LIMIT_BYTES must be a positive number of bytes', { min: 1 }).default(DEFAULT_BODY_LIMIT_BYTES),
   SPARKFN_WEBHOOK_TOKEN: z.string().min(16, { message: 'SPARKFN_WEBHOOK_TOKEN must be at least 16 characters' }).optional(),
   SPARKFN_WEBHOOK_HMAC_SECRET: z.string().min(16, { message: 'SPARKFN_WEBHOOK_HMAC_SECRET must be at least 16 characters' }).optional(),
+  SPARKFN_WEBHOOK_MAX_AGE_SECONDS: wholeNumber('SPARKFN_WEBHOOK_MAX_AGE_SECONDS', 1, 'seconds').default(DEFAULT_WEBHOOK_MAX_AGE_SECONDS),
   SPARKFN_TLS_CERT_FILE: z.string().optional(),
   SPARKFN_TLS_KEY_FILE: z.string().optional(),
   SPARKFN_HTTP_BODY_TIMEOUT_MS: wholeNumber('SPARKFN_HTTP_BODY_TIMEOUT_MS', 100, 'milliseconds').default(DEFAULT_BODY_TIMEOUT_MS),

@@ -8,8 +8,8 @@ import type { KubeItem } from './inventory.js';
 import { KIND_SPECS, SPARK_APP_RESOURCE, type CleanKind, type KindSpec } from './kinds.js';
 import type { KubeCalls } from './kube-calls.js';
 
-/** How a kind's objects went (or would go). */
-export type DeleteMethod = 'deletecollection' | 'per-object' | 'dry-run';
+/** How a kind's objects went (or would go); `answer-lost`: a run died in the call, and a later run found them gone. */
+export type DeleteMethod = 'deletecollection' | 'per-object' | 'dry-run' | 'answer-lost';
 
 /** What happened to one kind of one app: the audit's unit. */
 export interface KindOutcome {

@@ -40,12 +40,20 @@ export interface AuditRecord {
   /** Resources whose deletecollection the apiserver refused, and why. */
   fallbacks: Record<string, string>;
   counts: Record<string, number>;
+  /** Set when the run died and a later run wrote this record from its write-ahead log. */
+  completedBy?: string;
 }
 
 /** `20260101T000000Z-1a2b3c4d`: sortable by time, unique without coordination. */
 export function newRunId(nowMs: number, random: () => Buffer = () => randomBytes(4)): string {
   const stamp = new Date(nowMs).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
   return `${stamp}-${random().toString('hex')}`;
+}
+
+/** When a run started, from its id (NaN for something that is no run id). */
+export function runStartedAt(runId: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z-/.exec(runId);
+  return m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6])) : Number.NaN;
 }
 
 /** The record's key; the run id is checked as a key segment. */

@@ -2,6 +2,7 @@ import { errorMessage } from '../../shared/errors.js';
 import { applyDeleteKind, applyDeleteSparkApps, type ApplyContext, type KindOutcome } from './apply.js';
 import { judgeApp } from './app-state.js';
 import { newRunId, writeAudit, type AppAudit, type AuditRecord, type SkipAudit } from './audit.js';
+import { completeAbandonedRuns } from './complete-audit.js';
 import type { JanitorDeps } from './deps.js';
 import { takeInventory } from './inventory.js';
 import { janitorMetrics } from './janitor-metrics.js';
@@ -10,6 +11,7 @@ import { KubeCalls } from './kube-calls.js';
 import { planApp, type AppPlan } from './plan.js';
 import type { JanitorSettings } from './settings.js';
 import { formatTtl } from './ttl.js';
+import { deleteRunLog, walRunPrefix, writeDone, writeIntent, writeRunStart, type AppIntent } from './write-ahead.js';
 
 /** What a run did, in counters (logged as one line, returned to the host). */
 export interface JanitorSummary {
@@ -38,6 +40,10 @@ export interface JanitorSummary {
   fallbacks: string[];
   stoppedEarly: boolean;
   errors: number;
+  /** Due apps whose last kind was gone when this run deleted it: another run cleaned them at the same time (counted there). */
+  alreadyGone: number;
+  /** Runs that died before writing their audit record, whose record this run wrote from their write-ahead log. */
+  auditsCompleted: number;
 }
 
 /** A run's summary and its full audit record (the CLI prints the latter as a table). */
@@ -74,11 +80,32 @@ export async function cleanUp(deps: JanitorDeps, settings: JanitorSettings): Pro
   const deletedByKind = Object.fromEntries([...CLEAN_KINDS, 'sparkapplication'].map((k) => [k, 0])) as JanitorSummary['deletedByKind'];
   const summary: JanitorSummary = {
     runId, dryRun: settings.dryRun, apps: 0, running: 0, finished: 0, orphaned: 0, optedOut: 0, invalid: 0,
-    due: 0, cleaned: 0, failed: 0, deferred: 0, deleted: 0, deletedByKind, calls: 0, fallbacks: [], stoppedEarly: false, errors: 0,
+    due: 0, cleaned: 0, failed: 0, deferred: 0, deleted: 0, deletedByKind, calls: 0, fallbacks: [], stoppedEarly: false, errors: 0, alreadyGone: 0, auditsCompleted: 0,
   };
   const skipped: SkipAudit[] = [];
   const errors: string[] = [];
   const apps: AppAudit[] = [];
+
+  const namespaces = { include: settings.namespaces, exclude: settings.excludeNamespaces };
+  // Write-ahead (not in a dry run, which deletes nothing): every fact this run logs, removed once its record is written.
+  const logged: string[] = [];
+  if (!settings.dryRun) {
+    try {
+      await writeRunStart(deps.store, { runId, startedAt: new Date(startedAt).toISOString(), dryRun: false, namespaces });
+      logged.push(`${walRunPrefix(runId)}run.json`);
+    } catch (err) {
+      errors.push(`audit: could not start the write-ahead log: ${errorMessage(err)}`);
+      metrics.errors.inc({ stage: 'audit' });
+    }
+  }
+  // Before this run deletes anything, so nothing it deletes is taken for a dead run's.
+  const completion = await completeAbandonedRuns(deps.store, calls, runId, startedAt).catch((err: unknown) => ({ completed: [], recovered: 0, problems: [errorMessage(err)] }));
+  summary.auditsCompleted = completion.completed.length;
+  for (const problem of completion.problems) {
+    errors.push(`audit: ${problem}`);
+    metrics.errors.inc({ stage: 'audit' });
+  }
+  if (completion.completed.length > 0) deps.logger.warn({ function: 'janitor', runs: completion.completed, recovered: completion.recovered }, 'completed the audit of runs that died');
 
   const inventory = await takeInventory(calls, settings);
   for (const problem of inventory.problems) {
@@ -109,6 +136,7 @@ export async function cleanUp(deps: JanitorDeps, settings: JanitorSettings): Pro
   plans.sort(byDue);
   summary.due = plans.length;
 
+  let pendingDone: Promise<unknown> = Promise.resolve();
   for (const [index, plan] of plans.entries()) {
     if (index >= settings.maxApps || calls.signalAborted()) {
       summary.deferred = plans.length - index;
@@ -133,6 +161,28 @@ export async function cleanUp(deps: JanitorDeps, settings: JanitorSettings): Pro
       if (outcome.deleted.length > 0) metrics.objectsDeleted.inc({ kind: outcome.kind, dry_run: dryRun }, outcome.deleted.length);
       if (outcome.error) audit.error = `${outcome.kind}: ${outcome.error}`;
     };
+    if (!settings.dryRun) {
+      const intent: AppIntent = {
+        runId,
+        audit: { namespace: audit.namespace, appId: audit.appId, state: audit.state, ...(audit.finishedAt ? { finishedAt: audit.finishedAt, ttl: audit.ttl!, ttlSource: audit.ttlSource! } : {}) },
+        kinds: [...plan.steps.map((step) => ({ kind: step.kind, objects: step.objects })), ...(plan.sparkApps.length > 0 ? [{ kind: 'sparkapplication' as const, objects: plan.sparkApps }] : [])].map(({ kind, objects }) => ({
+          kind,
+          objects: objects.map((o) => ({ name: o.metadata.name, ...(o.metadata.uid ? { uid: o.metadata.uid } : {}) })),
+        })),
+      };
+      try {
+        // The previous app's outcome is written while this app's intent is: one store round trip per app, not two.
+        await Promise.all([writeIntent(deps.store, intent), pendingDone]);
+        logged.push(`${walRunPrefix(runId)}${app.namespace}/${app.appId}.intent.json`);
+      } catch (err) {
+        // Nothing is deleted that could not be written ahead: the app waits for the next run.
+        audit.error = `could not write ahead what would be deleted: ${errorMessage(err)}`;
+        summary.failed++;
+        errors.push(`app ${app.namespace}/${app.appId}: ${audit.error}`);
+        metrics.errors.inc({ stage: 'audit' });
+        continue;
+      }
+    }
     try {
       for (const step of plan.steps) {
         if (calls.signalAborted()) {
@@ -147,16 +197,27 @@ export async function cleanUp(deps: JanitorDeps, settings: JanitorSettings): Pro
     } catch (err) {
       audit.error = errorMessage(err);
     }
+    if (!settings.dryRun) {
+      // Lost only with the run: then the next run finds the intent and completes this app's audit from the cluster.
+      pendingDone = writeDone(deps.store, runId, audit).then(
+        () => logged.push(`${walRunPrefix(runId)}${app.namespace}/${app.appId}.done.json`),
+        (err: unknown) => deps.logger.warn({ function: 'janitor', appId: app.appId, err: errorMessage(err) }, 'could not log an app as done; its intent stays for the record'),
+      );
+    }
     if (audit.error) {
       summary.failed++;
       errors.push(`app ${app.namespace}/${app.appId}: ${audit.error}`);
       metrics.errors.inc({ stage: 'delete' });
       if (calls.signalAborted()) summary.stoppedEarly = true;
+    } else if (finishedByAnother(audit)) {
+      // A run at the same time made the last call first: that run counts the app, so counts add up across runs.
+      summary.alreadyGone++;
     } else {
       summary.cleaned++;
       metrics.appsCleaned.inc({ state: audit.state, dry_run: dryRun });
     }
   }
+  await pendingDone;
   summary.calls = calls.calls;
   summary.fallbacks = [...ctx.fallbacks.keys()].sort();
 
@@ -165,7 +226,7 @@ export async function cleanUp(deps: JanitorDeps, settings: JanitorSettings): Pro
     startedAt: new Date(startedAt).toISOString(),
     finishedAt: new Date(deps.clock.now()).toISOString(),
     dryRun: settings.dryRun,
-    namespaces: { include: settings.namespaces, exclude: settings.excludeNamespaces },
+    namespaces,
     apps,
     skipped,
     errors,
@@ -175,6 +236,8 @@ export async function cleanUp(deps: JanitorDeps, settings: JanitorSettings): Pro
   summary.errors = errors.length;
   try {
     summary.auditKey = await writeAudit(deps.store, { ...audit, counts: countsOf(summary) }, startedAt);
+    // The record holds everything the log did; a failure here only leaves the log for a later run to tidy.
+    await deleteRunLog(deps.store, logged).catch((err: unknown) => deps.logger.warn({ function: 'janitor', err: errorMessage(err) }, 'could not remove the write-ahead log'));
   } catch (err) {
     // What was deleted is deleted: the summary still says so, and the missing audit is an error.
     summary.errors++;
@@ -185,6 +248,12 @@ export async function cleanUp(deps: JanitorDeps, settings: JanitorSettings): Pro
   const level = summary.errors > 0 ? 'warn' : 'info';
   deps.logger[level]({ function: 'janitor', summary }, summary.dryRun ? 'janitor dry run done' : 'janitor run done');
   return { summary, audit };
+}
+
+/** The app's last call deleted and kept nothing: the apiserver gave its objects to another run's call. */
+function finishedByAnother(audit: AppAudit): boolean {
+  const last = audit.kinds[audit.kinds.length - 1];
+  return !!last && last.method !== 'dry-run' && last.deleted.length === 0 && last.kept.length === 0;
 }
 
 function countsOf(summary: JanitorSummary): Record<string, number> {

@@ -50,7 +50,8 @@ export interface Inventory {
   problems: InventoryProblem[];
 }
 
-async function listAll(calls: KubeCalls, resource: string, path: string, labelSelector?: string): Promise<KubeItem[]> {
+/** Every item of a collection (paginated, restarted on an expired continue token). */
+export async function listAll(calls: KubeCalls, resource: string, path: string, labelSelector?: string): Promise<KubeItem[]> {
   const { items } = await listEveryPage<KubeItem>(
     (token) => calls.request<ListPage<KubeItem>>({ verb: 'list', resource }, { path, query: { labelSelector, limit: PAGE_SIZE, continue: token } }),
     MAX_LIST_RESTARTS,

@@ -3,7 +3,7 @@ import type { ClassifiedApiError } from '../../shared/k8s/classify-api-error.js'
 import { backoffDelay } from './backoff.js';
 import { decide } from './classify.js';
 import { describeObject, readObject } from './kube-objects.js';
-import { SUBMISSION_ANNOTATION, type KubeObject } from './manifest.js';
+import { CREATED_BY_ANNOTATION, SUBMISSION_ANNOTATION, type KubeObject } from './manifest.js';
 import type { ClusterContext } from './run-context.js';
 
 /** How creating a submission's objects ended. */
@@ -49,6 +49,21 @@ async function lookUp(ctx: ClusterContext, object: KubeObject, submissionId: str
   return isOurs(existing, object, submissionId) ? { found: 'ours', object: existing } : { found: 'theirs' };
 }
 
+/** Whether this invocation's create made `existing` (its answer may have been lost on the way). */
+function createdByThisRun(ctx: ClusterContext, existing: KubeObject): boolean {
+  return existing.metadata?.annotations?.[CREATED_BY_ANNOTATION] === ctx.runId;
+}
+
+function found(ctx: ClusterContext, existing: KubeObject): CreateOutcome {
+  return { kind: 'created', alreadyCreated: !createdByThisRun(ctx, existing), object: existing };
+}
+
+/** The object as this invocation creates it: marked with the run, so the one create that wins names its run. */
+function marked(ctx: ClusterContext, object: KubeObject): KubeObject {
+  const metadata = object.metadata ?? {};
+  return { ...object, metadata: { ...metadata, annotations: { ...(metadata.annotations ?? {}), [CREATED_BY_ANNOTATION]: ctx.runId } } };
+}
+
 /**
  * Whether a submission's driver (its last object) exists already as ours: for an entry whose
  * earlier create may have succeeded unseen. While the quota is full such an entry would never
@@ -81,25 +96,25 @@ async function createOnce(ctx: ClusterContext, object: KubeObject, submissionId:
   for (let attempt = 1; attempt <= max; attempt++) {
     if (uncertain) {
       const seen = await lookUp(ctx, object, submissionId).catch(() => undefined);
-      if (seen?.found === 'ours') return { kind: 'created', alreadyCreated: true, object: seen.object };
+      if (seen?.found === 'ours') return found(ctx, seen.object);
       if (seen?.found === 'theirs') return nameTaken(object);
     }
     try {
-      return { kind: 'created', alreadyCreated: false, object: await ctx.apply.create(object) };
+      return { kind: 'created', alreadyCreated: false, object: await ctx.apply.create(marked(ctx, object)) };
     } catch (err) {
       const verdict = decide(err);
       last = verdict.error;
       switch (verdict.decision) {
         case 'done': {
           const seen = await lookUp(ctx, object, submissionId).catch(() => undefined);
-          if (seen?.found === 'ours') return { kind: 'created', alreadyCreated: true, object: seen.object };
+          if (seen?.found === 'ours') return found(ctx, seen.object);
           if (seen?.found === 'theirs') return nameTaken(object);
           uncertain = true;
           break;
         }
         case 'queue': {
           const seen = await lookUp(ctx, object, submissionId).catch(() => undefined);
-          if (seen?.found === 'ours') return { kind: 'created', alreadyCreated: true, object: seen.object };
+          if (seen?.found === 'ours') return found(ctx, seen.object);
           if (seen?.found === 'theirs') return nameTaken(object);
           return { kind: 'no-room', error: verdict.error };
         }

@@ -2,7 +2,8 @@ import { errorMessage } from '../../shared/errors.js';
 import { admitObjects, alreadyCreated, type AdmitOutcome } from './admit.js';
 import { giveUp } from './give-up.js';
 import { DEPARTMENT_LABEL } from './manifest.js';
-import { deleteEntry, queuedNamespaces, readQueue, writeEntry, type QueueEntry } from './queue.js';
+import { recordAdmitted, wasAdmitted } from './admitted.js';
+import { deleteEntry, markMayExist, queuedNamespaces, readQueue, recordLastError, type QueueEntry } from './queue.js';
 import { chargeQuotas, fitsQuotas, quotaRooms, usageFromJson, type QuotaRoom } from './resources.js';
 import { capFor } from './settings.js';
 import type { ClusterContext } from './run-context.js';
@@ -40,13 +41,23 @@ function publishQueueGauges(ctx: ClusterContext, namespace: string, before: read
   }
 }
 
-/** Books an admission: the entry leaves the queue (not in dry-run), counters and metrics move. */
+/**
+ * Books an admission: the admitted fact first, then the entry leaves the queue (neither in
+ * dry-run). `admitted` counts only what this invocation created, so that the counts of
+ * concurrent drains and webhooks add up to the drivers created; finding it created is `alreadyCreated`.
+ */
 async function admitted(ctx: ClusterContext, entry: QueueEntry, alreadyCreated: boolean, now: number): Promise<void> {
   const { namespace } = entry;
-  if (!ctx.settings.dryRun) await deleteEntry(ctx.deps.store, entry);
-  ctx.summary.admitted += 1;
+  // Counted before the store writes: the driver exists whether or not they succeed (a failed one leaves the entry for the next drain).
   if (alreadyCreated) ctx.summary.alreadyCreated += 1;
-  ctx.metrics.admissions.inc({ namespace, department: entry.department ?? NO_DEPARTMENT });
+  else {
+    ctx.summary.admitted += 1;
+    ctx.metrics.admissions.inc({ namespace, department: entry.department ?? NO_DEPARTMENT });
+  }
+  if (!ctx.settings.dryRun) {
+    await recordAdmitted(ctx.deps.store, entry);
+    await deleteEntry(ctx.deps.store, entry);
+  }
   ctx.deps.logger.info({ function: 'quota-retry', namespace, submissionId: entry.submissionId, department: entry.department, waitedMs: now - entry.enqueuedAt, alreadyCreated }, 'admitted');
 }
 
@@ -68,7 +79,8 @@ export async function drainNamespace(ctx: ClusterContext, namespace: string): Pr
   const { store, logger } = deps;
   const { entries, broken } = await readQueue(store, namespace);
   for (const bad of broken) {
-    const submissionId = bad.key.split('/').pop()!.replace(/\.json$/, '');
+    // queue/pending/<namespace>/<submissionId>.json (previous layout) or …/<submissionId>/<fact>.
+    const submissionId = bad.key.split('/')[3]!.replace(/\.json$/, '');
     await giveUp(ctx, { submissionId, namespace, reason: 'corrupt-entry', message: `The queue object ${bad.key} ${bad.problem}.`, submission: { key: bad.key } });
     await store.delete(bad.key);
   }
@@ -112,14 +124,17 @@ export async function drainNamespace(ctx: ClusterContext, namespace: string): Pr
       continue;
     }
     const usage = usageFromJson(entry.resources);
+    if (await wasAdmitted(store, namespace, entry.submissionId)) {
+      // A late or replayed arrival of a submission admitted before: its driver may be gone by now, so create nothing.
+      await admitted(ctx, entry, true, now);
+      continue;
+    }
     if (entry.mayExist && entry.action === 'create') {
       if (await alreadyCreated(ctx, entry.objects, entry.submissionId).catch(() => false)) {
         // Its driver exists and is already counted in the quota's `used`: do not charge it again.
         await admitted(ctx, entry, true, now);
         continue;
       }
-      entry.mayExist = false;
-      await writeEntry(store, entry);
     }
     if (!fitsQuotas(usage, rooms).fits) {
       remaining.push(entry);
@@ -137,9 +152,10 @@ export async function drainNamespace(ctx: ClusterContext, namespace: string): Pr
       case 'no-room':
       case 'later': {
         const error = outcome.error;
-        const updated: QueueEntry = { ...entry, attempts: entry.attempts + 1, ...(error && error.class !== 'quota-conflict' && error.class !== 'quota-exceeded' ? { mayExist: true } : {}), ...(error ? { lastError: { class: error.class, ...(error.code ? { code: error.code } : {}), message: error.message } } : {}) };
-        await writeEntry(store, updated);
-        remaining.push(updated);
+        // Facts of their own, not a rewrite of the entry another drain or webhook may be writing too.
+        if (error && error.class !== 'quota-conflict' && error.class !== 'quota-exceeded') await markMayExist(store, entry);
+        if (error) await recordLastError(store, entry, { class: error.class, ...(error.code ? { code: error.code } : {}), message: error.message });
+        remaining.push(entry);
         // Someone else took the room (no-room), or the quota object stays contended (later): keep FIFO.
         if (outcome.kind === 'later' || !settings.backfill) stopped = true;
         break;

@@ -21,6 +21,11 @@ export interface KubeObject {
 
 /** Annotation on everything quota-retry creates: whose object it is, so AlreadyExists can be told apart from a name clash. */
 export const SUBMISSION_ANNOTATION = 'sparkfn.io/submission-id';
+/**
+ * The invocation that created the object. Name uniqueness lets exactly one create win, so the
+ * winner's mark says which invocation may count the admission, even when its answer was lost.
+ */
+export const CREATED_BY_ANNOTATION = 'sparkfn.io/created-by-run';
 /** Label on the driver (pod, or SparkApplication and its driver) that per-department caps count. */
 export const DEPARTMENT_LABEL = 'sparkfn.io/department';
 

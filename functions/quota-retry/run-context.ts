@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { KubeClients } from '../../shared/k8s/client.js';
 import { seams, type QuotaRetryDeps } from './quota-retry-deps.js';
 import { applier, type Applier } from './kube-objects.js';
@@ -9,6 +10,8 @@ import { emptySummary, type QuotaRetrySummary } from './summary.js';
 export interface RunContext {
   deps: QuotaRetryDeps;
   settings: QuotaRetrySettings;
+  /** This invocation's id: the mark on what it creates (CREATED_BY_ANNOTATION). */
+  runId: string;
   summary: QuotaRetrySummary;
   metrics: ReturnType<typeof quotaMetrics>;
   random: () => number;
@@ -22,7 +25,7 @@ export interface ClusterContext extends RunContext {
 }
 
 export function runContext(deps: QuotaRetryDeps, settings: QuotaRetrySettings, trigger: QuotaRetrySummary['trigger']): RunContext {
-  return { deps, settings, summary: emptySummary(trigger, settings.dryRun), metrics: quotaMetrics(deps.metrics), ...seams(deps) };
+  return { deps, settings, runId: randomUUID(), summary: emptySummary(trigger, settings.dryRun), metrics: quotaMetrics(deps.metrics), ...seams(deps) };
 }
 
 /** The context with cluster access, or undefined when no cluster is configured. */

@@ -62,6 +62,7 @@ export function settingsFromConfig(config: Config): QuotaRetrySettings {
     webhookAuth: {
       ...(config.SPARKFN_WEBHOOK_TOKEN ? { token: config.SPARKFN_WEBHOOK_TOKEN } : {}),
       ...(config.SPARKFN_WEBHOOK_HMAC_SECRET ? { hmacSecret: config.SPARKFN_WEBHOOK_HMAC_SECRET } : {}),
+      maxAgeSeconds: config.SPARKFN_WEBHOOK_MAX_AGE_SECONDS,
     },
   };
 }

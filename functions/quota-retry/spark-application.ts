@@ -85,7 +85,6 @@ export function resubmitEntry(app: KubeObject, now: number, defaultDeadlineMs: n
     ...(department ? { department } : {}),
     enqueuedAt: now,
     deadline: now + defaultDeadlineMs,
-    attempts: 0,
   };
 }
 
@@ -96,7 +95,8 @@ export function resubmitEntry(app: KubeObject, now: number, defaultDeadlineMs: n
  * spec changed ("If the specification of the SparkApplication has changed, the operator submits
  * the application to run, using the updated specification": kubeflow/spark-operator,
  * docs/user-guide/working-with-sparkapplication.md). Patching the same value twice is no spec
- * change, so two drains racing here re-submit once.
+ * change, so two drains racing here re-submit once; the patch carries the resourceVersion read, so
+ * only one of them succeeds and counts it.
  */
 export async function resubmit(ctx: ClusterContext, entry: QueueEntry): Promise<AdmitOutcome> {
   const { name, marker } = entry.resubmit!;
@@ -108,7 +108,8 @@ export async function resubmit(ctx: ClusterContext, entry: QueueEntry): Promise<
       // Gone, re-submitted already, or failed again since (a newer entry answers that failure): nothing to do.
       if (!app || resubmittedFor(app) === marker) return { kind: 'created', alreadyCreated: true };
       if (statusOf(app).applicationState?.state !== SUBMISSION_FAILED || failureMarker(app) !== marker) return { kind: 'created', alreadyCreated: true };
-      await ctx.apply.patch('SparkApplication', entry.namespace, name, { spec: { driver: { annotations: { [RESUBMIT_ANNOTATION]: marker } } } });
+      // The read's resourceVersion makes the apiserver the arbiter: of two drains patching at once one gets 409 Conflict, re-reads and finds it done, so one counts the admission.
+      await ctx.apply.patch('SparkApplication', entry.namespace, name, { metadata: { resourceVersion: app.metadata?.resourceVersion }, spec: { driver: { annotations: { [RESUBMIT_ANNOTATION]: marker } } } });
       return { kind: 'created', alreadyCreated: false };
     } catch (err) {
       const verdict = decide(err);

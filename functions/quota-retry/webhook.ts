@@ -1,12 +1,14 @@
-import { InvalidInputError } from '../../shared/errors.js';
+import { errorMessage, InvalidInputError } from '../../shared/errors.js';
 import { errorResult, jsonResult } from '../../shared/http/server.js';
-import { webhookAuthProblem } from '../../shared/http/webhook-auth.js';
+import { isTimedSignature } from '../../shared/http/timed-signature.js';
+import { SIGNATURE_HEADER, webhookAuthProblem } from '../../shared/http/webhook-auth.js';
 import type { HttpInput, HttpResult } from '../../shared/platform/trigger.js';
 import { decide } from './classify.js';
 import { drainNamespace } from './drain.js';
 import { giveUp } from './give-up.js';
 import { prepareManifest } from './manifest.js';
-import { enqueue, queueKey, type QueueEntry } from './queue.js';
+import { wasAdmitted } from './admitted.js';
+import { enqueue, type QueueEntry } from './queue.js';
 import { submissionUsage, usageToJson } from './resources.js';
 import { clusterContext, type RunContext } from './run-context.js';
 import { parseSubmission, type Submission } from './submission.js';
@@ -39,7 +41,6 @@ function prepare(submission: Submission, now: number, defaultDeadlineMs: number)
     ...(submission.department ? { department: submission.department } : {}),
     enqueuedAt: now,
     deadline: submission.deadline ?? now + defaultDeadlineMs,
-    attempts: 0,
     // A submitter that tried more than once may have created the driver with an answer it never saw.
     ...(submission.attempt > 1 ? { mayExist: true } : {}),
   };
@@ -53,8 +54,13 @@ function prepare(submission: Submission, now: number, defaultDeadlineMs: number)
  * queued; anything else → dead letter + alert. Answers 202 for queued, 200 otherwise.
  */
 export async function handleWebhook(input: HttpInput, ctx: RunContext): Promise<HttpResult> {
-  const problem = webhookAuthProblem(input.headers, input.body, ctx.settings.webhookAuth);
+  // Timed signatures are checked against the invocation's clock (a test's ManualClock too).
+  const problem = webhookAuthProblem(input.headers, input.body, { ...ctx.settings.webhookAuth, now: () => ctx.deps.clock.now() });
   if (problem) return errorResult(401, 'unauthorized', `The webhook refused the request: ${problem}.`);
+  const signature = input.headers[SIGNATURE_HEADER];
+  if (signature && !isTimedSignature(signature) && !input.headers['authorization']) {
+    ctx.deps.logger.warn({ function: 'quota-retry' }, `deprecated: ${SIGNATURE_HEADER}: sha256=<hmac of the body> covers no time, so a captured request can be replayed; sign t=<unix seconds>,v1=<hmac of "<t>.<body>"> (functions/quota-retry/README.md)`);
+  }
   if (input.method !== 'POST') {
     const result = errorResult(405, 'method-not-allowed', `${input.method} is not allowed here; POST the submission.`);
     return { ...result, headers: { ...result.headers, allow: 'POST' } };
@@ -75,9 +81,13 @@ export async function handleWebhook(input: HttpInput, ctx: RunContext): Promise<
     jsonResult(status, { outcome, submissionId: entry.submissionId, namespace: entry.namespace, errorClass: verdict.error.class, ...extra, summary });
 
   if (verdict.decision === 'done') {
-    summary.admitted += 1;
     summary.alreadyCreated += 1;
     return answer(200, 'already-created');
+  }
+  if (await wasAdmitted(deps.store, entry.namespace, entry.submissionId)) {
+    // A re-sent or replayed submission whose driver was admitted before: create nothing, even if that driver is gone now.
+    summary.alreadyCreated += 1;
+    return answer(200, 'already-created', { admittedBefore: true });
   }
   if (verdict.decision === 'permanent') {
     await giveUp(ctx, {
@@ -94,15 +104,22 @@ export async function handleWebhook(input: HttpInput, ctx: RunContext): Promise<
     await giveUp(ctx, { submissionId: entry.submissionId, namespace: entry.namespace, reason: 'expired', message: 'The submission arrived after its deadline.', submission: entry });
     return answer(200, 'dead-lettered', { reason: 'expired' });
   }
-  const queued = await enqueue(deps.store, entry);
+  await enqueue(deps.store, entry);
   summary.queued += 1;
   const withCluster = clusterContext(ctx);
   if (verdict.decision === 'queue' || !withCluster) {
     if (!withCluster && verdict.decision !== 'queue') deps.logger.warn({ function: 'quota-retry', submissionId: entry.submissionId }, 'no cluster configured: queued, not retried');
-    return answer(202, 'queued', { enqueuedAt: new Date(queued.enqueuedAt).toISOString() });
+    return answer(202, 'queued', { enqueuedAt: new Date(entry.enqueuedAt).toISOString() });
   }
   // Retry now, but through the namespace's queue: older entries keep their place.
-  await drainNamespace(withCluster, entry.namespace);
-  const stillQueued = await deps.store.head(queueKey(entry.namespace, entry.submissionId));
-  return stillQueued || settings.dryRun ? answer(202, 'queued', { enqueuedAt: new Date(queued.enqueuedAt).toISOString() }) : answer(200, 'admitted');
+  try {
+    await drainNamespace(withCluster, entry.namespace);
+  } catch (err) {
+    // The entry is queued: the next drain takes it. The answer still carries what this drain did.
+    deps.logger.error({ function: 'quota-retry', namespace: entry.namespace, submissionId: entry.submissionId, err: errorMessage(err) }, 'the retry drain failed; the submission stays queued');
+    return answer(202, 'queued', { enqueuedAt: new Date(entry.enqueuedAt).toISOString() });
+  }
+  // Unknown (the store did not answer) reads as still queued, which it then is for the next drain.
+  const admittedNow = await wasAdmitted(deps.store, entry.namespace, entry.submissionId).catch(() => false);
+  return !admittedNow || settings.dryRun ? answer(202, 'queued', { enqueuedAt: new Date(entry.enqueuedAt).toISOString() }) : answer(200, 'admitted');
 }

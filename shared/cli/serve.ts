@@ -127,6 +127,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
       auth: {
         ...(config.SPARKFN_WEBHOOK_TOKEN ? { token: config.SPARKFN_WEBHOOK_TOKEN } : {}),
         ...(config.SPARKFN_WEBHOOK_HMAC_SECRET ? { hmacSecret: config.SPARKFN_WEBHOOK_HMAC_SECRET } : {}),
+        maxAgeSeconds: config.SPARKFN_WEBHOOK_MAX_AGE_SECONDS,
       },
       ...(tls ? { tls } : {}),
     },

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { DEFAULT_WEBHOOK_MAX_AGE_SECONDS, isTimedSignature, timedSignatureProblem } from './timed-signature.js';
 
 /** Header carrying `sha256=<hex HMAC of the raw body>`, as GitHub-style webhooks sign. */
 export const SIGNATURE_HEADER = 'x-sparkfn-signature';
@@ -6,8 +7,12 @@ export const SIGNATURE_HEADER = 'x-sparkfn-signature';
 export interface WebhookAuthOptions {
   /** Accept `Authorization: Bearer <token>`. */
   token?: string;
-  /** Accept `X-Sparkfn-Signature: sha256=<hex>` over the raw body. */
+  /** Accept `X-Sparkfn-Signature: sha256=<hex>` over the raw body, or `t=<unix>,v1=<hex>` over `<t>.<body>` (timed-signature.ts). */
   hmacSecret?: string;
+  /** Window of timed signatures (default DEFAULT_WEBHOOK_MAX_AGE_SECONDS). */
+  maxAgeSeconds?: number;
+  /** The receiver's clock for timed signatures (default Date.now). */
+  now?: () => number;
 }
 
 /** `sha256=<hex>` signature of `body`, for senders and tests. */
@@ -61,6 +66,9 @@ export function webhookAuthProblem(headers: Record<string, string>, body: Buffer
   }
   const signature = headers[SIGNATURE_HEADER];
   if (options.hmacSecret && signature) {
+    if (isTimedSignature(signature)) {
+      return timedSignatureProblem(signature, body, { secret: options.hmacSecret, nowMs: (options.now ?? Date.now)(), maxAgeSeconds: options.maxAgeSeconds ?? DEFAULT_WEBHOOK_MAX_AGE_SECONDS });
+    }
     if (sameSecret(signature.trim().toLowerCase(), signBody(body, options.hmacSecret))) return undefined;
     return 'the body signature is wrong';
   }

@@ -3,6 +3,7 @@ import { DEPARTMENT_LABEL } from '../../functions/quota-retry/manifest.js';
 import type { QuotaRetrySummary } from '../../functions/quota-retry/summary.js';
 import { callKey } from '../support/apiserver/index.js';
 import { seededRandom } from '../support/apiserver/rng.js';
+import { CountingStore } from './counting-store.js';
 import { bodyOf, driverPod, FUNCTION_USER, keysUnder, putQuota, startWorld, statusOf, testSettings, webhookRequest, type QuotaRetryWorld } from './support.js';
 
 /** One team submitting drivers: its share of the submissions and its cap of running drivers. */
@@ -79,6 +80,9 @@ export interface BurstReport {
   drains: number;
   retries: Partial<QuotaRetrySummary['retries']>;
   wallMs: number;
+  /** Object store requests quota-retry made, by method, and in all. */
+  storeRequests: Record<string, number>;
+  storeTotal: number;
   /** Time spent inside quota-retry's invocations (webhooks and drains). */
   functionMs: number;
 }
@@ -114,7 +118,9 @@ export async function runBurst(options: BurstOptions = {}): Promise<BurstReport>
   const world: QuotaRetryWorld = await startWorld({ seed });
   const started = performance.now();
   try {
-    const { server, clock, deps, submitter } = world;
+    const { server, clock, submitter } = world;
+    const store = new CountingStore(world.deps.store);
+    const deps = { ...world.deps, store };
     const quotaDrivers = options.quotaDrivers ?? 40;
     putQuota(server, namespace, {
       pods: String(quotaDrivers),
@@ -250,6 +256,8 @@ export async function runBurst(options: BurstOptions = {}): Promise<BurstReport>
       drains,
       retries,
       wallMs: performance.now() - started,
+      storeRequests: store.counts,
+      storeTotal: store.total(),
       functionMs,
     };
   } finally {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../../functions/quota-retry/handler.js';
 import type { QuotaRetryDeps } from '../../functions/quota-retry/quota-retry-deps.js';
-import type { QueueEntry } from '../../functions/quota-retry/queue.js';
+import { readQueue, type QueueEntry } from '../../functions/quota-retry/queue.js';
 import { ManualClock } from '../../shared/clock.js';
 import { signBody } from '../../shared/http/webhook-auth.js';
 import { silentLogger } from '../../shared/logger.js';
@@ -98,16 +98,18 @@ describe('quota-retry webhook: input', () => {
     const first = await run(webhookRequest(validBody({ priority: 5 })), deps, testSettings());
     expect(first).toMatchObject({ status: 202 });
     expect(bodyOf(first)).toMatchObject({ outcome: 'queued', errorClass: 'quota-exceeded' });
-    const key = 'queue/pending/spark-jobs/etl-orders-daily-20250514-0300.json';
+    const key = `queue/pending/spark-jobs/etl-orders-daily-20250514-0300/${clock.now()}.json`;
     const entry = JSON.parse((await getBuffer(store, key)).toString('utf8')) as QueueEntry;
     expect(entry).toMatchObject({ priority: 5, department: 'etl', action: 'create', enqueuedAt: clock.now(), deadline: clock.now() + 6 * 3600_000 });
     expect(entry.resources).toMatchObject({ pods: '1', 'requests.cpu': '2', 'limits.cpu': '2', 'requests.memory': String(4505 * 1024 * 1024) });
     expect(entry.objects[0]!.metadata).toMatchObject({ labels: { 'sparkfn.io/department': 'etl' }, annotations: { 'sparkfn.io/submission-id': 'etl-orders-daily-20250514-0300' } });
     clock.advance(60_000);
     await run(webhookRequest(validBody({ priority: 5 })), deps, testSettings());
-    const again = JSON.parse((await getBuffer(store, key)).toString('utf8')) as QueueEntry;
-    expect(again.enqueuedAt).toBe(entry.enqueuedAt);
-    expect(await keysUnder(store, 'queue/')).toEqual([key]);
+    // The re-send is a fact of its own; read back, the submission keeps its first place.
+    expect(await keysUnder(store, 'queue/')).toEqual([key, key.replace(/\d+\.json$/, `${clock.now()}.json`)]);
+    const { entries } = await readQueue(store, 'spark-jobs');
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ enqueuedAt: entry.enqueuedAt, arrivals: 2 });
   });
 
   it('derives a name from the submission when the pod only has generateName', async () => {
@@ -116,8 +118,8 @@ describe('quota-retry webhook: input', () => {
     manifest.metadata.generateName = 'etl-driver-';
     await run(webhookRequest(validBody({ manifest })), deps, testSettings());
     await run(webhookRequest(validBody({ manifest })), deps, testSettings());
-    const entry = JSON.parse((await getBuffer(store, 'queue/pending/spark-jobs/etl-orders-daily-20250514-0300.json')).toString('utf8')) as QueueEntry;
-    expect(entry.objects[0]!.metadata!.name).toMatch(/^etl-driver-[0-9a-f]{10}$/);
+    const [entry] = (await readQueue(store, 'spark-jobs')).entries;
+    expect(entry!.objects[0]!.metadata!.name).toMatch(/^etl-driver-[0-9a-f]{10}$/);
   });
 
   it('takes AlreadyExists as created: nothing is queued', async () => {
