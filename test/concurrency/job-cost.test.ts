@@ -1,5 +1,5 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CostRecord } from '../../functions/job-cost/cost-record.js';
 import { run, type CostRunSummary } from '../../functions/job-cost/handler.js';
 import { Ledger, type LedgerPod } from '../../functions/job-cost/ledger.js';
@@ -11,8 +11,7 @@ import { Metrics } from '../../shared/metrics.js';
 import type { K8sObject, TriggerInput } from '../../shared/platform/trigger.js';
 import type { ObjectStore } from '../../shared/store/object-store.js';
 import { getBuffer, listAll } from '../../shared/store/read.js';
-import { concurrencySeeds, deliverAll, fileStoreFactory, s3StoreFactory, type DeliveryPlan, type StoreFactory } from '../support/concurrency.js';
-import { startS3rver, type S3rverHarness } from '../support/s3rver.js';
+import { concurrencySeeds, deliverAll, storesUnderTest, type DeliveryPlan, type StoreFactory } from '../support/concurrency.js';
 import { settings as costSettings } from '../job-cost/support.js';
 
 /** Both deliveries of one seed: on s3rver, on a shared machine, a few hundred requests each take their time. */
@@ -191,18 +190,7 @@ function plan(events: readonly Delivery[], factory: StoreFactory): DeliveryPlan<
 /** Lifetimes by hand: executor i from execStart(i) to execEnd(i). */
 const executorSeconds = Array.from({ length: EXECUTORS }, (_, k) => execEnd(k + 1) - execStart(k + 1)).reduce((a, b) => a + b, 0);
 
-let s3: S3rverHarness;
-beforeAll(async () => {
-  s3 = await startS3rver();
-});
-afterAll(async () => {
-  await s3?.stop();
-});
-
-describe.each([
-  ['the filesystem store', () => fileStoreFactory()],
-  ['s3rver', () => s3StoreFactory(() => s3)],
-])('job-cost under concurrency on %s', (_, makeFactory) => {
+describe.each(storesUnderTest())('job-cost under concurrency on %s', (_, makeFactory) => {
   const events = appEvents();
 
   it('has at least 50 events touching one app', () => {

@@ -1,7 +1,7 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ArchiveSummary } from '../../functions/log-archiver/archive-batch.js';
 import { compactedKey } from '../../functions/log-archiver/chunk-key.js';
 import { type CompactionSummary, compactStream, listStreams } from '../../functions/log-archiver/compact.js';
@@ -17,10 +17,9 @@ import { Metrics } from '../../shared/metrics.js';
 import type { KafkaRecord } from '../../shared/platform/trigger.js';
 import type { ObjectStore } from '../../shared/store/object-store.js';
 import { getBuffer, listAll, streamToBuffer } from '../../shared/store/read.js';
-import { concurrencySeeds, deliverAll, fileStoreFactory, s3StoreFactory, type DeliveryPlan, type StoreFactory } from '../support/concurrency.js';
+import { concurrencySeeds, deliverAll, storesUnderTest, type DeliveryPlan, type StoreFactory } from '../support/concurrency.js';
 import { loadEvent } from '../support/events.js';
 import type { Random } from '../support/apiserver/rng.js';
-import { startS3rver, type S3rverHarness } from '../support/s3rver.js';
 import { APP_ID, executorLine, linesOf, record } from '../log-archiver/support.js';
 
 /** Both deliveries of one seed: on s3rver, on a shared machine, a few hundred requests each take their time. */
@@ -220,18 +219,7 @@ function plan(factory: StoreFactory): DeliveryPlan<Event, World, Snapshot> {
   };
 }
 
-let s3: S3rverHarness;
-beforeAll(async () => {
-  s3 = await startS3rver();
-});
-afterAll(async () => {
-  await s3?.stop();
-});
-
-describe.each([
-  ['the filesystem store', () => fileStoreFactory()],
-  ['s3rver', () => s3StoreFactory(() => s3)],
-])('log-archiver compaction under concurrency on %s', (_, makeFactory) => {
+describe.each(storesUnderTest())('log-archiver compaction under concurrency on %s', (_, makeFactory) => {
   it('has at least 50 events touching one app', () => {
     expect(events().length).toBeGreaterThanOrEqual(50);
   });

@@ -5,7 +5,8 @@ import { FileObjectStore } from '../../shared/store/fs-store.js';
 import type { ObjectStore } from '../../shared/store/object-store.js';
 import { S3ObjectStore } from '../../shared/store/s3-store.js';
 import { seededRandom, type Random } from './apiserver/rng.js';
-import type { S3rverHarness } from './s3rver.js';
+import { afterAll, beforeAll } from 'vitest';
+import { startS3rver, type S3rverHarness } from './s3rver.js';
 
 /**
  * The seeds every concurrency suite runs with. `SPARKFN_CONCURRENCY_SEEDS=7,8` replays chosen
@@ -36,6 +37,25 @@ export function s3StoreFactory(s3: () => S3rverHarness): StoreFactory {
     const store = new S3ObjectStore({ bucket, endpoint: harness.endpoint, forcePathStyle: true, credentials: harness.credentials });
     return { store, cleanup: async () => {} };
   };
+}
+
+/**
+ * The stores a concurrency suite runs on, for `describe.each`: the filesystem store and s3rver
+ * (started once for the calling file, stopped after it).
+ * @example describe.each(storesUnderTest())('job-cost under concurrency on %s', (_, makeFactory) => { … });
+ */
+export function storesUnderTest(): [string, () => StoreFactory][] {
+  let s3: S3rverHarness | undefined;
+  beforeAll(async () => {
+    s3 = await startS3rver();
+  });
+  afterAll(async () => {
+    await s3?.stop();
+  });
+  return [
+    ['the filesystem store', () => fileStoreFactory()],
+    ['s3rver', () => s3StoreFactory(() => s3!)],
+  ];
 }
 
 /** Fisher–Yates with a seeded generator: the same seed gives the same order. */
