@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ConfigError } from './errors.js';
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_BODY_MEMORY_BYTES, DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT_MS } from './http/edge-limits.js';
+import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS } from './http/edge-limits.js';
 import { DEFAULT_UNREADY_EXIT_SECONDS } from './health/readiness.js';
 
 /** Where the embedded default store lives: `npm start` writes here, relative to the working directory. */
@@ -177,6 +178,7 @@ const schema = z.object({
   SPARKFN_HTTP_REQUEST_TIMEOUT_MS: wholeNumber('SPARKFN_HTTP_REQUEST_TIMEOUT_MS', 100, 'milliseconds').default(DEFAULT_REQUEST_TIMEOUT_MS),
   SPARKFN_HTTP_MAX_CONNECTIONS: wholeNumber('SPARKFN_HTTP_MAX_CONNECTIONS', 1, 'connections').default(DEFAULT_MAX_CONNECTIONS),
   SPARKFN_HTTP_BODY_MEMORY_BYTES: wholeNumber('SPARKFN_HTTP_BODY_MEMORY_BYTES', 1024, 'bytes').default(DEFAULT_BODY_MEMORY_BYTES),
+  SPARKFN_HTTP_KEEP_ALIVE_TIMEOUT_MS: wholeNumber('SPARKFN_HTTP_KEEP_ALIVE_TIMEOUT_MS', 1000, 'milliseconds').default(DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
   SPARKFN_UNREADY_EXIT_SECONDS: wholeNumber('SPARKFN_UNREADY_EXIT_SECONDS', 1, 'seconds').default(DEFAULT_UNREADY_EXIT_SECONDS),
 
   SPARKFN_ARCHIVER_KEY_TEMPLATE: z

@@ -120,6 +120,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
         requestTimeoutMs: config.SPARKFN_HTTP_REQUEST_TIMEOUT_MS,
         maxConnections: config.SPARKFN_HTTP_MAX_CONNECTIONS,
         bodyMemoryBytes: config.SPARKFN_HTTP_BODY_MEMORY_BYTES,
+        keepAliveTimeoutMs: config.SPARKFN_HTTP_KEEP_ALIVE_TIMEOUT_MS,
       },
       auth: {
         ...(config.SPARKFN_WEBHOOK_TOKEN ? { token: config.SPARKFN_WEBHOOK_TOKEN } : {}),

@@ -277,6 +277,10 @@ export async function startHttpServer(options: HttpServerOptions, port: number, 
   const clientAuth = tls?.clientCa !== undefined ? { requestCert: true, rejectUnauthorized: false, ca: tls.clientCa } : {};
   const server = tls ? createHttps({ ...serverOptions, cert: tls.cert, key: tls.key, ...clientAuth }, handler) : createHttp(serverOptions, handler);
   server.maxConnections = limits.maxConnections;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  // A connection turned away at the cap ('drop') makes room for the next one: idle keep-alive
+  // connections cost a slot each for up to keepAliveTimeout and their clients reconnect freely.
+  server.on('drop', () => server.closeIdleConnections());
   // Left to node:http: a request line, header or chunk size it cannot parse (one that overflows
   // 64 bits, say) is answered 400 and the connection closed; headers or a request past their
   // timeout are answered 408 and closed.
