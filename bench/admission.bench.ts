@@ -20,7 +20,12 @@ import { DEFAULT_SPOT_SETTINGS } from '../functions/spot-fallback/settings.js';
 import { selfSignedCertificate } from '../test/support/apiserver/tls.js';
 import { readFileSync } from 'node:fs';
 
-/** 200 as the apiserver fans out; SPARKFN_BENCH_CONNECTIONS lowers it on a machine that cannot hold that many TLS connections. */
+/**
+ * 200 as the apiserver fans out (SPARKFN_BENCH_CONNECTIONS changes it). The agent, like the
+ * apiserver's Go client, reuses idle connections without a timeout of its own: with Node's 5 s
+ * server keep-alive the connections left idle between rounds on a busy machine were closed under
+ * requests already sent on them (ECONNRESET); SPARKFN_HTTP_KEEP_ALIVE_TIMEOUT_MS (95 s) fixed that.
+ */
 const CONNECTIONS = Number(process.env.SPARKFN_BENCH_CONNECTIONS ?? 200);
 const REQUESTS_PER_CONNECTION = 20;
 const ROUNDS = 4;

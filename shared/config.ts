@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ConfigError } from './errors.js';
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_BODY_MEMORY_BYTES, DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT_MS } from './http/edge-limits.js';
+import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS } from './http/edge-limits.js';
 import { DEFAULT_UNREADY_EXIT_SECONDS } from './health/readiness.js';
 import { DEFAULT_WEBHOOK_MAX_AGE_SECONDS } from './http/timed-signature.js';
 
@@ -179,6 +180,7 @@ const schema = z.object({
   SPARKFN_HTTP_REQUEST_TIMEOUT_MS: wholeNumber('SPARKFN_HTTP_REQUEST_TIMEOUT_MS', 100, 'milliseconds').default(DEFAULT_REQUEST_TIMEOUT_MS),
   SPARKFN_HTTP_MAX_CONNECTIONS: wholeNumber('SPARKFN_HTTP_MAX_CONNECTIONS', 1, 'connections').default(DEFAULT_MAX_CONNECTIONS),
   SPARKFN_HTTP_BODY_MEMORY_BYTES: wholeNumber('SPARKFN_HTTP_BODY_MEMORY_BYTES', 1024, 'bytes').default(DEFAULT_BODY_MEMORY_BYTES),
+  SPARKFN_HTTP_KEEP_ALIVE_TIMEOUT_MS: wholeNumber('SPARKFN_HTTP_KEEP_ALIVE_TIMEOUT_MS', 1000, 'milliseconds').default(DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
   SPARKFN_UNREADY_EXIT_SECONDS: wholeNumber('SPARKFN_UNREADY_EXIT_SECONDS', 1, 'seconds').default(DEFAULT_UNREADY_EXIT_SECONDS),
 
   SPARKFN_ARCHIVER_KEY_TEMPLATE: z
@@ -222,6 +224,8 @@ const schema = z.object({
   SPARKFN_SPOT_ADMISSION_TIMEOUT_MS: wholeNumber('SPARKFN_SPOT_ADMISSION_TIMEOUT_MS', 50, 'milliseconds').default(DEFAULT_SPOT_ADMISSION_TIMEOUT_MS),
   SPARKFN_SPOT_CACHE_TTL_MS: wholeNumber('SPARKFN_SPOT_CACHE_TTL_MS', 0, 'milliseconds').default(DEFAULT_SPOT_CACHE_TTL_MS),
   SPARKFN_ADMISSION_TOKEN: z.string().min(16, { message: 'SPARKFN_ADMISSION_TOKEN must be at least 16 characters' }).optional(),
+  SPARKFN_ADMISSION_CLIENT_CA_FILE: z.string().optional(),
+  SPARKFN_ADMISSION_CLIENT_NAMES: csv.default([]),
   SPARKFN_SPOT_VSWITCH_ZONES: z
     .string()
     .refine((v) => v.split(',').every((pair) => pair.trim() === '' || /^vsw-[A-Za-z0-9]+=[a-z0-9-]+$/.test(pair.trim())), {
@@ -311,6 +315,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (config.SPARKFN_TLS_KEY_FILE && !config.SPARKFN_TLS_CERT_FILE) {
     throw new ConfigError('Invalid configuration: SPARKFN_TLS_CERT_FILE must be set when SPARKFN_TLS_KEY_FILE is.', [
       { variable: 'SPARKFN_TLS_CERT_FILE', message: 'set it to the PEM certificate matching SPARKFN_TLS_KEY_FILE' },
+    ]);
+  }
+  if (config.SPARKFN_ADMISSION_CLIENT_CA_FILE && !config.SPARKFN_TLS_CERT_FILE) {
+    throw new ConfigError('Invalid configuration: SPARKFN_ADMISSION_CLIENT_CA_FILE needs HTTPS: set SPARKFN_TLS_CERT_FILE and SPARKFN_TLS_KEY_FILE too (a client certificate is presented in the TLS handshake).', [
+      { variable: 'SPARKFN_ADMISSION_CLIENT_CA_FILE', message: 'set SPARKFN_TLS_CERT_FILE and SPARKFN_TLS_KEY_FILE, or unset it' },
+    ]);
+  }
+  if (config.SPARKFN_ADMISSION_CLIENT_NAMES.length > 0 && !config.SPARKFN_ADMISSION_CLIENT_CA_FILE) {
+    throw new ConfigError('Invalid configuration: SPARKFN_ADMISSION_CLIENT_NAMES is checked only against a verified client certificate: set SPARKFN_ADMISSION_CLIENT_CA_FILE too.', [
+      { variable: 'SPARKFN_ADMISSION_CLIENT_NAMES', message: 'set SPARKFN_ADMISSION_CLIENT_CA_FILE to the CA that signed the apiserver\'s client certificate, or unset it' },
     ]);
   }
   if (config.SPARKFN_HTTP_HEADERS_TIMEOUT_MS > config.SPARKFN_HTTP_REQUEST_TIMEOUT_MS) {

@@ -3,9 +3,10 @@ import { loadConfig } from '../../shared/config.js';
 import { errorMessage, InvalidInputError } from '../../shared/errors.js';
 import { errorResult } from '../../shared/http/server.js';
 import { webhookAuthProblem } from '../../shared/http/webhook-auth.js';
+import { clientCertificateProblem } from '../../shared/http/client-certificate.js';
 import { kubeConfigFromConfig } from '../../shared/k8s/client.js';
 import type { SparkFunction } from '../../shared/platform/function.js';
-import type { HttpResult, K8sEventsInput, K8sObjectsInput, TriggerInput } from '../../shared/platform/trigger.js';
+import type { HttpInput, HttpResult, K8sEventsInput, K8sObjectsInput, TriggerInput } from '../../shared/platform/trigger.js';
 import { ADMISSION_PATH, admit } from './admission.js';
 import { kubeSpotCluster, type SpotCluster } from './cluster.js';
 import { signalFromEvent, signalFromPod } from './eci-signals.js';
@@ -45,8 +46,8 @@ export async function run(input: TriggerInput, deps: SpotDeps): Promise<SpotResu
     case 'http':
       if (input.path !== ADMISSION_PATH) return errorResult(404, 'not-found', `spot-fallback serves ${ADMISSION_PATH} only.`);
       if (input.method !== 'POST') return { ...errorResult(405, 'method-not-allowed', `${input.method} is not allowed here; use POST.`), headers: { allow: 'POST' } };
-      if (deps.settings.admissionToken) {
-        const problem = webhookAuthProblem(input.headers, input.body, { token: deps.settings.admissionToken });
+      {
+        const problem = admissionAuthProblem(input, deps.settings);
         if (problem) {
           const refused = errorResult(401, 'unauthorized', `Unauthorized: ${problem}.`);
           return { ...refused, headers: { ...refused.headers, 'www-authenticate': 'Bearer' } };
@@ -65,6 +66,16 @@ export async function run(input: TriggerInput, deps: SpotDeps): Promise<SpotResu
     default:
       throw new InvalidInputError(`spot-fallback takes Kubernetes events, pod changes and AdmissionReviews, not ${input.kind} triggers.`, 'wrong-trigger');
   }
+}
+
+/** Every configured credential must be there: the token and the client certificate when both are set. */
+function admissionAuthProblem(input: HttpInput, settings: SpotSettings): string | undefined {
+  if (settings.admissionClientCertificate) {
+    const problem = clientCertificateProblem(input.clientCertificate, settings.admissionClientCertificate.names);
+    if (problem) return problem;
+  }
+  if (settings.admissionToken) return webhookAuthProblem(input.headers, input.body, { token: settings.admissionToken });
+  return undefined;
 }
 
 function summarize(counters: SpotCounters, deps: SpotDeps): SpotCounters {
@@ -163,8 +174,8 @@ export function createSpotFunction(options: SpotFunctionOptions = {}): SparkFunc
   return {
     name: 'spot-fallback',
     triggers: ['http', 'k8s-events', 'k8s-objects'],
-    // Public to sparkfn serve's webhook auth: the apiserver sends SPARKFN_ADMISSION_TOKEN (checked in run) or
-    // nothing (then a NetworkPolicy keeps others out, deploy/spot-fallback/README.md).
+    // Public to sparkfn serve's webhook auth: the apiserver sends SPARKFN_ADMISSION_TOKEN or a client certificate
+    // (both checked in run) or nothing (then a NetworkPolicy keeps others out, deploy/spot-fallback/README.md).
     routes: [{ path: ADMISSION_PATH, methods: ['POST'], auth: 'public' }],
     watches: [EXECUTOR_POD_WATCH],
     run: async (input, deps) => run(input, await spotDeps(deps)),

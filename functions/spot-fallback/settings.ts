@@ -31,6 +31,11 @@ export interface SpotSettings {
   dryRun: boolean;
   /** When set, the admission route takes only `Authorization: Bearer <token>` (the apiserver's webhook kubeconfig sends it). */
   admissionToken?: string;
+  /**
+   * When set, the admission route takes only requests whose TLS client certificate `sparkfn serve`
+   * verified against SPARKFN_ADMISSION_CLIENT_CA_FILE, naming one of `names` (any name when empty).
+   */
+  admissionClientCertificate?: { names: readonly string[] };
 }
 
 /** The documented defaults. */
@@ -79,5 +84,6 @@ export function spotSettingsFromConfig(config: Config): SpotSettings {
     vswitchZones: parseVswitchZones(config.SPARKFN_SPOT_VSWITCH_ZONES),
     dryRun: config.SPARKFN_DRY_RUN,
     ...(config.SPARKFN_ADMISSION_TOKEN ? { admissionToken: config.SPARKFN_ADMISSION_TOKEN } : {}),
+    ...(config.SPARKFN_ADMISSION_CLIENT_CA_FILE ? { admissionClientCertificate: { names: config.SPARKFN_ADMISSION_CLIENT_NAMES } } : {}),
   };
 }

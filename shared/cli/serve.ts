@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Config } from '../config.js';
 import type { Deps } from '../deps.js';
@@ -6,6 +5,7 @@ import { errorMessage } from '../errors.js';
 import { startPartProbes } from '../health/part-probes.js';
 import { Readiness, type ComponentReporter } from '../health/readiness.js';
 import { jsonResult, startHttpServer, type Route } from '../http/server.js';
+import { tlsFilesFromConfig } from '../http/tls-files.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HttpResult } from '../platform/trigger.js';
 import { kubeConfigFromConfig } from '../k8s/client.js';
@@ -107,10 +107,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
       return jsonResult(ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', components: readiness.snapshot() });
     },
   };
-  const tls =
-    config.SPARKFN_TLS_CERT_FILE && config.SPARKFN_TLS_KEY_FILE
-      ? { cert: readFileSync(config.SPARKFN_TLS_CERT_FILE), key: readFileSync(config.SPARKFN_TLS_KEY_FILE) }
-      : undefined;
+  const tls = tlsFilesFromConfig(config);
   const http = await startHttpServer(
     {
       routes: [readyRoute, invokeRoute, ...functions.flatMap((fn) => functionRoutes(fn, deps))],
@@ -123,6 +120,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
         requestTimeoutMs: config.SPARKFN_HTTP_REQUEST_TIMEOUT_MS,
         maxConnections: config.SPARKFN_HTTP_MAX_CONNECTIONS,
         bodyMemoryBytes: config.SPARKFN_HTTP_BODY_MEMORY_BYTES,
+        keepAliveTimeoutMs: config.SPARKFN_HTTP_KEEP_ALIVE_TIMEOUT_MS,
       },
       auth: {
         ...(config.SPARKFN_WEBHOOK_TOKEN ? { token: config.SPARKFN_WEBHOOK_TOKEN } : {}),
@@ -138,7 +136,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     logger.warn('no SPARKFN_WEBHOOK_TOKEN or SPARKFN_WEBHOOK_HMAC_SECRET: webhook routes answer 401 to every request');
   }
 
-  startPartProbes({ readiness, store: deps.store, ...(tls ? { tlsCert: tls.cert } : {}), ...(options.probeEveryMs ? { everyMs: options.probeEveryMs } : {}), signal: stopping.signal });
+  startPartProbes({ readiness, store: deps.store, ...(tls ? { tlsCert: tls.cert } : {}), ...(tls?.clientCa ? { clientCa: tls.clientCa } : {}), ...(options.probeEveryMs ? { everyMs: options.probeEveryMs } : {}), signal: stopping.signal });
 
   const kafkaFunctions = functions.filter((fn) => fn.triggers.includes('kafka'));
   const brokers = kafkaFunctions.length > 0 ? config.SPARKFN_KAFKA_BROKERS : undefined;

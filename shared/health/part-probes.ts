@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { errorMessage } from '../errors.js';
 import type { ObjectStore } from '../store/object-store.js';
+import { pemCertificates } from '../http/tls-files.js';
 import type { Readiness } from './readiness.js';
 
 /** 10 s: kubelet's default readiness period, so /readyz is never more than one probe behind. */
@@ -15,6 +16,8 @@ export interface PartProbeOptions {
   store: ObjectStore;
   /** The serving certificate, when the server speaks TLS. */
   tlsCert?: string | Buffer;
+  /** The client CA bundle (SPARKFN_ADMISSION_CLIENT_CA_FILE), checked as part of `tls`. */
+  clientCa?: string | Buffer;
   everyMs?: number;
   signal: AbortSignal;
 }
@@ -22,12 +25,13 @@ export interface PartProbeOptions {
 /**
  * Probes the parts that report nothing by themselves, now and then every `everyMs` until the
  * signal aborts: the store (a HEAD of a key nothing writes) and the TLS certificate (loaded,
- * and valid now).
+ * and valid now) with the client CA bundle when one is configured (one of its CAs valid now).
  */
-export function startPartProbes({ readiness, store, tlsCert, everyMs = DEFAULT_PROBE_EVERY_MS, signal }: PartProbeOptions): void {
+export function startPartProbes({ readiness, store, tlsCert, clientCa, everyMs = DEFAULT_PROBE_EVERY_MS, signal }: PartProbeOptions): void {
   const storePart = readiness.component('store');
   const tlsPart = tlsCert !== undefined ? readiness.component('tls') : undefined;
   const certificate = tlsCert !== undefined ? parseCertificate(tlsCert) : undefined;
+  const clientCas = clientCa !== undefined ? pemCertificates(clientCa) : [];
   let running = false;
   const probe = async () => {
     if (running || signal.aborted) return;
@@ -38,7 +42,9 @@ export function startPartProbes({ readiness, store, tlsCert, everyMs = DEFAULT_P
         (err: unknown) => storePart.down('the store does not answer', errorMessage(err)),
       );
       if (tlsPart) {
-        const problem = certificate === undefined ? 'the certificate cannot be parsed' : certificateProblem(certificate, Date.now());
+        const problem =
+          (certificate === undefined ? 'the certificate cannot be parsed' : certificateProblem(certificate, Date.now())) ??
+          (clientCa !== undefined ? clientCaProblem(clientCas, Date.now()) : undefined);
         if (problem) tlsPart.down(problem);
         else tlsPart.up();
       }
@@ -65,6 +71,14 @@ function parseCertificate(pem: string | Buffer): X509Certificate | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** A bundle is fine while one of its CAs is valid: during a rotation the old one may expire first. */
+function clientCaProblem(cas: X509Certificate[], now: number): string | undefined {
+  if (cas.length === 0) return 'the client CA file holds no certificate';
+  const problems = cas.map((ca) => certificateProblem(ca, now));
+  if (problems.some((p) => p === undefined)) return undefined;
+  return `no client CA certificate is valid now: ${problems.map((p) => p!.replace(/^the certificate/, 'one')).join('; ')}`;
 }
 
 function certificateProblem(cert: X509Certificate, now: number): string | undefined {

@@ -17,6 +17,11 @@ export interface EdgeLimits {
   maxConnections: number;
   /** Body bytes all requests together may hold in memory while they are read; a body waits (within its timeout) for room. */
   bodyMemoryBytes: number;
+  /**
+   * How long an idle keep-alive connection stays open. Idle connections are also the first to go
+   * when a new connection finds the server at `maxConnections`.
+   */
+  keepAliveTimeoutMs: number;
 }
 
 /** 1 MiB: big enough for an AdmissionReview of a large pod or a kube-eventer batch, small enough to refuse floods. */
@@ -32,6 +37,13 @@ export const DEFAULT_MAX_CONNECTIONS = 1024;
 /** 8 MiB: eight bodies at the 1 MiB limit, or hundreds of typical (tens of KiB) ones, at once; a flood of large bodies then costs the pod at most this much. */
 export const DEFAULT_BODY_MEMORY_BYTES = 8 * 1024 * 1024;
 /**
+ * 95 s: longer than the 90 s the apiserver's webhook client (Go's http.Transport IdleConnTimeout,
+ * kept by client-go) holds an idle connection, so the client always closes first. With Node's
+ * 5 s default the server closes connections the client still counts as free, and a review sent
+ * on one just then meets a reset (the apiserver fails open: the pod goes unpatched).
+ */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 95_000;
+/**
  * How often node:http checks headers and request timeouts. Its 30 s default makes a 10 s
  * timeout fire anywhere between 10 and 40 s.
  */
@@ -45,4 +57,5 @@ export const DEFAULT_EDGE_LIMITS: Readonly<EdgeLimits> = {
   requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
   maxConnections: DEFAULT_MAX_CONNECTIONS,
   bodyMemoryBytes: DEFAULT_BODY_MEMORY_BYTES,
+  keepAliveTimeoutMs: DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
 };

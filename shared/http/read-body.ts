@@ -40,7 +40,7 @@ export interface ReadBody {
 
 /**
  * Reads a request body under three bounds: `limit` bytes (a declared length over it is refused
- * before reading), `timeoutMs` for the whole body including any wait for memory, and the
+ * before reading; a request with no length and no chunked framing has none and reserves nothing), `timeoutMs` for the whole body including any wait for memory, and the
  * server-wide `budget`. Throws BodyTooLargeError, BodyTimeoutError or ClientGoneError; on any
  * of them the reservation is already released and reading has stopped.
  */
@@ -48,7 +48,10 @@ export async function readBody(req: IncomingMessage, { limit, timeoutMs, budget 
   const declared = Number(req.headers['content-length']);
   const known = req.headers['content-length'] !== undefined && Number.isFinite(declared);
   if (known && declared > limit) throw new BodyTooLargeError(limit);
-  if (known && declared === 0) return { body: Buffer.alloc(0), release: () => undefined };
+  // Neither a length nor chunked framing: the request has no body (RFC 9112 §6.3), so a GET
+  // /healthz never waits for body memory behind a flood of posts.
+  const framed = known || req.headers['transfer-encoding'] !== undefined;
+  if (!framed || (known && declared === 0)) return { body: Buffer.alloc(0), release: () => undefined };
   const deadline = new AbortController();
   const timer = setTimeout(() => deadline.abort(new BodyTimeoutError(timeoutMs)), timeoutMs);
   const gone = () => deadline.abort(new ClientGoneError());

@@ -11,6 +11,7 @@ import type { HttpInput, HttpResult } from '../platform/trigger.js';
 import { BodyBudget } from './body-budget.js';
 import { CONNECTIONS_CHECK_INTERVAL_MS, DEFAULT_EDGE_LIMITS, type EdgeLimits } from './edge-limits.js';
 import { BodyTimeoutError, BodyTooLargeError, ClientGoneError, readBody } from './read-body.js';
+import { clientCertificateOf } from './client-certificate.js';
 import { webhookAuthProblem, webhookHeaderVerdict, type WebhookAuthOptions } from './webhook-auth.js';
 
 /** How long shutdown waits for in-flight requests before cutting connections. */
@@ -42,8 +43,12 @@ export interface HttpServerOptions {
   /** Timeouts and caps over `DEFAULT_EDGE_LIMITS` (`bodyLimitBytes` above wins over the one here). */
   limits?: Partial<EdgeLimits>;
   auth: WebhookAuthOptions;
-  /** PEM certificate and key: serve HTTPS (admission webhooks must). */
-  tls?: { cert: string | Buffer; key: string | Buffer };
+  /**
+   * PEM certificate and key: serve HTTPS (admission webhooks must). With `clientCa` the server
+   * also asks every client for a certificate (without requiring one) and hands routes what it
+   * presented as `HttpInput.clientCertificate`, verified against that CA.
+   */
+  tls?: { cert: string | Buffer; key: string | Buffer; clientCa?: string | Buffer };
 }
 
 export interface RunningServer {
@@ -96,6 +101,7 @@ function toInput(req: IncomingMessage, body: Buffer): HttpInput {
   const path = decodeRequestPath(url.pathname);
   if (path === undefined) throw new InvalidInputError(`The path ${JSON.stringify(url.pathname.slice(0, 200))} is not valid percent-encoding.`, 'malformed-path');
   const headers = headerRecord(req);
+  const clientCertificate = clientCertificateOf(req.socket);
   return {
     kind: 'http',
     source: 'sparkfn-serve',
@@ -104,6 +110,7 @@ function toInput(req: IncomingMessage, body: Buffer): HttpInput {
     query: Object.fromEntries(url.searchParams),
     headers,
     body,
+    ...(clientCertificate ? { clientCertificate } : {}),
   };
 }
 
@@ -264,8 +271,16 @@ export async function startHttpServer(options: HttpServerOptions, port: number, 
     requestTimeout: limits.requestTimeoutMs,
     connectionsCheckingInterval: Math.min(CONNECTIONS_CHECK_INTERVAL_MS, limits.headersTimeoutMs),
   };
-  const server = options.tls ? createHttps({ ...serverOptions, cert: options.tls.cert, key: options.tls.key }, handler) : createHttp(serverOptions, handler);
+  const tls = options.tls;
+  // rejectUnauthorized: false keeps the handshake open to clients without a certificate (kubelet
+  // probes, Prometheus); the routes that need one check HttpInput.clientCertificate.
+  const clientAuth = tls?.clientCa !== undefined ? { requestCert: true, rejectUnauthorized: false, ca: tls.clientCa } : {};
+  const server = tls ? createHttps({ ...serverOptions, cert: tls.cert, key: tls.key, ...clientAuth }, handler) : createHttp(serverOptions, handler);
   server.maxConnections = limits.maxConnections;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  // A connection turned away at the cap ('drop') makes room for the next one: idle keep-alive
+  // connections cost a slot each for up to keepAliveTimeout and their clients reconnect freely.
+  server.on('drop', () => server.closeIdleConnections());
   // Left to node:http: a request line, header or chunk size it cannot parse (one that overflows
   // 64 bits, say) is answered 400 and the connection closed; headers or a request past their
   // timeout are answered 408 and closed.

@@ -49,6 +49,21 @@ export interface HttpInput {
   /** Header names in lower case. */
   headers: Record<string, string>;
   body: Buffer;
+  /**
+   * The client certificate the TLS connection presented, set only by `sparkfn serve` when it
+   * asks for one (SPARKFN_ADMISSION_CLIENT_CA_FILE); no other host can vouch for a peer.
+   */
+  clientCertificate?: ClientCertificate;
+}
+
+/** A client certificate as the TLS handshake left it. */
+export interface ClientCertificate {
+  /** The certificate chains to the configured client CA (and is valid now). */
+  authorized: boolean;
+  /** Why not, as OpenSSL says it (`UNABLE_TO_VERIFY_LEAF_SIGNATURE`, `CERT_HAS_EXPIRED`). */
+  authorizationError?: string;
+  /** The subject's CN and DNS subject alternative names. */
+  names: string[];
 }
 
 export interface K8sEventsInput {

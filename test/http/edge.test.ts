@@ -4,6 +4,9 @@ import { SIGNATURE_HEADER, signBody } from '../../shared/http/webhook-auth.js';
 import { silentLogger } from '../../shared/logger.js';
 import { Metrics } from '../../shared/metrics.js';
 import { rawRequest, trickle } from './raw-client.js';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS } from '../../shared/http/edge-limits.js';
 
 const TOKEN = 'edge-token-0123456789abcdef';
 const SECRET = 'edge-secret-0123456789abcdef';
@@ -152,6 +155,28 @@ describe('http server edge', () => {
     expect(over.status).toBeUndefined();
     expect(over.closedAfterMs).toBeLessThan(LIMITS.headersTimeoutMs);
     await Promise.all(holders);
+    const after = await rawRequest(port, (s) => s.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), GIVE_UP_MS);
+    expect(after.status).toBe(200);
+  });
+
+  it('keeps idle keep-alive connections longer than the apiserver does, and closes them to make room at the cap', async () => {
+    const port = await start();
+    expect(running!.server.keepAliveTimeout).toBe(DEFAULT_KEEP_ALIVE_TIMEOUT_MS);
+    // Fill the cap with connections that each finished a request and now sit idle, kept alive.
+    const idle = await Promise.all(
+      Array.from({ length: LIMITS.maxConnections }, async () => {
+        const socket = connect(port, '127.0.0.1');
+        const closed = once(socket, 'close');
+        socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+        const [first] = (await once(socket, 'data')) as [Buffer];
+        expect(first.toString()).toMatch(/^HTTP\/1\.1 200/);
+        return { socket, closed };
+      }),
+    );
+    const over = await rawRequest(port, (s) => s.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), GIVE_UP_MS);
+    expect(over.status).toBeUndefined();
+    const bounded = new Promise((_resolve, reject) => setTimeout(() => reject(new Error('idle connections still open')), GIVE_UP_MS).unref());
+    await Promise.race([Promise.all(idle.map((c) => c.closed)), bounded]);
     const after = await rawRequest(port, (s) => s.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), GIVE_UP_MS);
     expect(after.status).toBe(200);
   });

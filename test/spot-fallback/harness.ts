@@ -42,13 +42,19 @@ export interface TlsServe {
   close(): Promise<void>;
 }
 
-/** `sparkfn serve` over HTTPS (SPARKFN_TLS_* files) hosting spot-fallback only. */
-export async function startTlsServe(deps: Deps, settings: SpotSettings, cluster: SpotCluster | null = null): Promise<TlsServe> {
+/** `sparkfn serve` over HTTPS (SPARKFN_TLS_* files, and SPARKFN_ADMISSION_CLIENT_CA_FILE with `clientCa`) hosting spot-fallback only. */
+export async function startTlsServe(deps: Deps, settings: SpotSettings, cluster: SpotCluster | null = null, clientCa?: string): Promise<TlsServe> {
   const certificate = await selfSignedCertificate();
   const dir = await mkdtemp(join(tmpdir(), 'sparkfn-spot-tls-'));
   await writeFile(join(dir, 'tls.crt'), certificate.cert);
   await writeFile(join(dir, 'tls.key'), certificate.key);
-  const config = loadConfig({ SPARKFN_TLS_CERT_FILE: join(dir, 'tls.crt'), SPARKFN_TLS_KEY_FILE: join(dir, 'tls.key'), SPARKFN_LOG_LEVEL: 'silent' });
+  if (clientCa !== undefined) await writeFile(join(dir, 'client-ca.crt'), clientCa);
+  const config = loadConfig({
+    SPARKFN_TLS_CERT_FILE: join(dir, 'tls.crt'),
+    SPARKFN_TLS_KEY_FILE: join(dir, 'tls.key'),
+    ...(clientCa !== undefined ? { SPARKFN_ADMISSION_CLIENT_CA_FILE: join(dir, 'client-ca.crt') } : {}),
+    SPARKFN_LOG_LEVEL: 'silent',
+  });
   const spot = createSpotFunction({ settings, cluster });
   const serve = await startServe({ config, functions: [spot], port: 0, host: '127.0.0.1', deps });
   return {
@@ -68,11 +74,18 @@ export interface AdmissionAnswer {
   patch: fastJsonPatch.Operation[];
 }
 
-/** POSTs a body to the webhook over HTTPS, trusting only `ca`. */
-export function postAdmission(url: string, ca: string, body: unknown, path = '/admission/spot-fallback', headers: Record<string, string> = {}): Promise<AdmissionAnswer> {
+/** POSTs a body to the webhook over HTTPS, trusting only `ca`, presenting `client`'s certificate when given. */
+export function postAdmission(
+  url: string,
+  ca: string,
+  body: unknown,
+  path = '/admission/spot-fallback',
+  headers: Record<string, string> = {},
+  client?: { cert: string; key: string },
+): Promise<AdmissionAnswer> {
   const payload = Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, url), { method: 'POST', ca, headers: { ...headers, 'content-type': 'application/json', 'content-length': payload.length } }, (res) => {
+    const req = request(new URL(path, url), { method: 'POST', ca, ...(client ? { cert: client.cert, key: client.key } : {}), headers: { ...headers, 'content-type': 'application/json', 'content-length': payload.length } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', reject);
