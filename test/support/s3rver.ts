@@ -12,6 +12,7 @@ const S3RVER_BIN = createRequire(import.meta.url).resolve('s3rver/bin/s3rver.js'
 /** s3rver prints this line once it listens; with port 0 it names the port the OS picked. */
 const LISTENING = /S3rver listening on [^:\s]+:(\d+)/;
 const START_TIMEOUT_MS = 15_000;
+const FRONT_KEEP_ALIVE_MS = 120_000;
 
 /**
  * Domain for virtual-hosted requests: s3rver takes `<bucket>.s3.<domain>` as a bucket
@@ -185,6 +186,10 @@ export async function startS3rver(options: { partCopy?: PartCopyMode } = {}): Pr
   const front = createServer((req, res) => {
     handle(req, res).catch(() => sendError(res, 500, 'InternalError'));
   });
+  // Node closes a keep-alive connection after 5 s idle, and a client that sends on it just then
+  // gets ECONNRESET (seen on a loaded machine between a suite's rounds). S3 and OSS keep idle
+  // connections far longer, so the front does too.
+  front.keepAliveTimeout = FRONT_KEEP_ALIVE_MS;
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
   harness.port = (front.address() as AddressInfo).port;
   harness.endpoint = `http://127.0.0.1:${harness.port}`;
