@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -157,8 +157,11 @@ export async function startS3rver(options: { partCopy?: PartCopyMode } = {}): Pr
     forward(req, res);
   };
 
+  // A fresh connection to s3rver per request: s3rver closes idle ones after 5 s, and a request
+  // sent on one as it closes fails (its retries may pick other stale ones from a shared pool).
+  const upstreamAgent = new Agent({ keepAlive: false });
   const forward = (req: IncomingMessage, res: ServerResponse): void => {
-    const upstream = httpRequest(`${backend}${req.url ?? '/'}`, { method: req.method, headers: req.headers }, (answer) => {
+    const upstream = httpRequest(`${backend}${req.url ?? '/'}`, { method: req.method, headers: req.headers, agent: upstreamAgent }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     });
