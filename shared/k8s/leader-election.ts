@@ -3,16 +3,15 @@ import { randomUUID } from 'node:crypto';
 import type { CoordinationV1Api, KubeConfig, V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../clock.js';
+import { DEFAULT_LEASE_DURATION_MS, DEFAULT_LEASE_RENEW_DEADLINE_MS as DEFAULT_RENEW_DEADLINE_MS, DEFAULT_LEASE_RETRY_PERIOD_MS as DEFAULT_RETRY_PERIOD_MS } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { classifyApiError } from './classify-api-error.js';
 import { loadKubeClient, type KubeClientModule } from './load-client.js';
 import { watchResource } from './watch.js';
 
-/** client-go's defaults (leaderelection.LeaderElectionConfig, as kube-controller-manager sets them). */
-export const DEFAULT_LEASE_DURATION_MS = 15_000;
-export const DEFAULT_RENEW_DEADLINE_MS = 10_000;
-export const DEFAULT_RETRY_PERIOD_MS = 2_000;
+/** client-go's defaults (as kube-controller-manager sets them), defined with the rest of the configuration. */
+export { DEFAULT_LEASE_DURATION_MS, DEFAULT_LEASE_RENEW_DEADLINE_MS as DEFAULT_RENEW_DEADLINE_MS, DEFAULT_LEASE_RETRY_PERIOD_MS as DEFAULT_RETRY_PERIOD_MS } from '../config.js';
 /** client-go retries acquisition with wait.JitterUntil(retryPeriod, 1.2): every 2 s to 4.4 s. */
 export const JITTER_FACTOR = 1.2;
 /** client-go's release writes leaseDurationSeconds 1 and an empty holder, so followers take over at once. */
@@ -63,6 +62,11 @@ export interface LeaderElectionOptions {
    */
   onStartedLeading: (signal: AbortSignal) => void | Promise<void>;
   onStoppedLeading?: (reason: string) => void;
+  /**
+   * Called after each round with whether the apiserver answered it (a follower that read a valid
+   * lease held by another answered fine; a refused, failed or timed-out request did not).
+   */
+  onAttempt?: (answered: boolean, error?: string) => void;
   /** Called whenever the observed holder changes (undefined: released or deleted). */
   onNewLeader?: (identity: string | undefined) => void;
   /**
@@ -154,17 +158,17 @@ export class LeaderElector {
     // The checks of client-go's NewLeaderElector, which make the no-two-leaders argument hold.
     if (this.leaseDurationMs <= this.renewDeadlineMs) {
       throw new ConfigError('Invalid configuration: the lease duration must be greater than the renew deadline.', [
-        { variable: 'SPARKFN_LEASE_DURATION', message: 'set a lease duration above SPARKFN_LEASE_RENEW_DEADLINE' },
+        { variable: 'SPARKFN_LEASE_DURATION_MS', message: 'set a lease duration above SPARKFN_LEASE_RENEW_DEADLINE_MS' },
       ]);
     }
     if (this.renewDeadlineMs <= JITTER_FACTOR * this.retryPeriodMs) {
       throw new ConfigError(`Invalid configuration: the renew deadline must be greater than ${JITTER_FACTOR} × the retry period.`, [
-        { variable: 'SPARKFN_LEASE_RENEW_DEADLINE', message: `set a renew deadline above ${JITTER_FACTOR} × SPARKFN_LEASE_RETRY_PERIOD` },
+        { variable: 'SPARKFN_LEASE_RENEW_DEADLINE_MS', message: `set a renew deadline above ${JITTER_FACTOR} × SPARKFN_LEASE_RETRY_PERIOD_MS` },
       ]);
     }
     if (this.leaseDurationMs % 1000 !== 0) {
       throw new ConfigError('Invalid configuration: the lease duration must be whole seconds (leaseDurationSeconds).', [
-        { variable: 'SPARKFN_LEASE_DURATION', message: 'use a whole number of seconds, e.g. 15s' },
+        { variable: 'SPARKFN_LEASE_DURATION_MS', message: 'use whole seconds, e.g. 15000' },
       ]);
     }
   }
@@ -252,14 +256,20 @@ export class LeaderElector {
 
   /** One round of client-go's tryAcquireOrRenew, bounded by `timeoutMs`. */
   private async attempt(api: CoordinationV1Api, timeoutMs: number): Promise<Attempt> {
+    let error: string | undefined;
     const result = await withTimeout(
       this.tryAcquireOrRenew(api).catch((err: unknown) => {
         const c = classifyApiError(err);
+        // 409: another replica wrote first; an answer like any other, not a failure.
+        if (c.code === 409) return 'held' as const;
+        error = `${c.code ?? c.reason ?? 'error'}: ${c.message}`;
         this.logger.warn({ lease: this.options.name, code: c.code, reason: c.reason, message: c.message }, 'lease request failed');
         return 'error' as const;
       }),
       timeoutMs,
     );
+    if (result === 'timeout') error = `no answer within ${Math.round(timeoutMs)} ms`;
+    this.options.onAttempt?.(error === undefined, error);
     return result === 'timeout' ? 'error' : result;
   }
 
