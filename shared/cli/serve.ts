@@ -230,11 +230,13 @@ function startTimers(functions: readonly SparkFunction[], deps: Deps, signal: Ab
     const timer = setInterval(() => {
       if (running || signal.aborted) return;
       running = true;
+      const startedAt = Date.now();
       const run = fn
         .run({ kind: 'schedule', source: 'sparkfn-serve', time: deps.clock.now(), name: fn.name }, { ...deps, signal })
         .then(
-          () => undefined,
-          (err: unknown) => deps.logger.error({ function: fn.name, err: errorMessage(err) }, 'scheduled run failed'),
+          // One line per run, with its span: which replica ran which timer when (an HA deployment runs each on one replica at a time).
+          (summary) => deps.logger.info({ function: fn.name, startedAt, endedAt: Date.now(), summary }, 'scheduled run'),
+          (err: unknown) => deps.logger.error({ function: fn.name, startedAt, endedAt: Date.now(), err: errorMessage(err) }, 'scheduled run failed'),
         )
         .finally(() => {
           running = false;
