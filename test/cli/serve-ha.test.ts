@@ -112,6 +112,10 @@ describe('sparkfn serve as three replicas on one apiserver and one store', () =>
     const sigtermHandoverMs = Date.now() - termAt;
     await until(() => (runs().filter((r) => r.replica === third).length >= 3 ? true : undefined), () => `runs on ${third}`);
     expect((await children.get(second)!.exited).code, 'SIGTERM ends serve cleanly').toBe(0);
+    const metrics = await (await fetch(`${children.get(third)!.url}/metrics`)).text();
+    expect(metrics).toMatch(/^sparkfn_leader\{duty="timer:quota-retry"\} 1$/m);
+    // It saw the first leader, the second, and itself take the Lease (a release in between counts too).
+    expect(Number(/^sparkfn_leader_transitions_total\{lease="sparkfn-singletons"\} (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(3);
 
     console.log(`handover after SIGKILL: ${sigkillHandoverMs} ms; after SIGTERM: ${sigtermHandoverMs} ms; drain runs: ${runs().length}`);
     expect(sigkillHandoverMs, 'SIGKILL → new leader within lease duration + retry period').toBeLessThanOrEqual(LEASE_MS + RETRY_MS);
