@@ -47,6 +47,12 @@ export const DEFAULT_SPOT_APP_RECLAIM_LIMIT = 3;
 export const DEFAULT_SPOT_ADMISSION_TIMEOUT_MS = 2000;
 /** The admission path re-reads breaker state at most every 2 s; a signal reaches every instance within that. */
 export const DEFAULT_SPOT_CACHE_TTL_MS = 2000;
+/** One Lease for every singleton duty of `sparkfn serve` (timers and state-writing watches); see README "High availability". */
+export const DEFAULT_LEASE_NAME = 'sparkfn-singletons';
+/** client-go's leader-election defaults (kube-controller-manager's --leader-elect-lease-duration, -renew-deadline, -retry-period). */
+export const DEFAULT_LEASE_DURATION_MS = 15_000;
+export const DEFAULT_LEASE_RENEW_DEADLINE_MS = 10_000;
+export const DEFAULT_LEASE_RETRY_PERIOD_MS = 2_000;
 
 /** A numeric variable, with one message (which says the fix) for every way its value can be wrong. */
 const numberIn = (message: string, { min, max, integer = true }: { min?: number; max?: number; integer?: boolean }) => {
@@ -182,6 +188,23 @@ const schema = z.object({
   SPARKFN_HTTP_BODY_MEMORY_BYTES: wholeNumber('SPARKFN_HTTP_BODY_MEMORY_BYTES', 1024, 'bytes').default(DEFAULT_BODY_MEMORY_BYTES),
   SPARKFN_HTTP_KEEP_ALIVE_TIMEOUT_MS: wholeNumber('SPARKFN_HTTP_KEEP_ALIVE_TIMEOUT_MS', 1000, 'milliseconds').default(DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
   SPARKFN_UNREADY_EXIT_SECONDS: wholeNumber('SPARKFN_UNREADY_EXIT_SECONDS', 1, 'seconds').default(DEFAULT_UNREADY_EXIT_SECONDS),
+  SPARKFN_LEADER_ELECTION: z
+    .enum(['auto', 'on', 'off'], { message: 'SPARKFN_LEADER_ELECTION must be auto (on when a cluster is configured), on or off' })
+    .default('auto'),
+  SPARKFN_LEASE_NAME: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: 'SPARKFN_LEASE_NAME must be a Kubernetes object name, e.g. sparkfn-singletons' })
+    .default(DEFAULT_LEASE_NAME),
+  SPARKFN_LEASE_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: 'SPARKFN_LEASE_NAMESPACE must be a namespace name, e.g. sparkfn' })
+    .optional(),
+  SPARKFN_LEADER_IDENTITY: z.string().min(1).max(253).optional(),
+  SPARKFN_LEASE_DURATION_MS: numberIn('SPARKFN_LEASE_DURATION_MS must be whole seconds in milliseconds, at least 1000 (e.g. 15000)', { min: 1000 })
+    .refine((v) => v % 1000 === 0, { message: 'SPARKFN_LEASE_DURATION_MS must be whole seconds in milliseconds, at least 1000 (e.g. 15000)' })
+    .default(DEFAULT_LEASE_DURATION_MS),
+  SPARKFN_LEASE_RENEW_DEADLINE_MS: wholeNumber('SPARKFN_LEASE_RENEW_DEADLINE_MS', 100, 'milliseconds').default(DEFAULT_LEASE_RENEW_DEADLINE_MS),
+  SPARKFN_LEASE_RETRY_PERIOD_MS: wholeNumber('SPARKFN_LEASE_RETRY_PERIOD_MS', 50, 'milliseconds').default(DEFAULT_LEASE_RETRY_PERIOD_MS),
 
   SPARKFN_ARCHIVER_KEY_TEMPLATE: z
     .string()

@@ -255,7 +255,7 @@ async function checkKubernetes(config: Config, options: DoctorOptions, timeoutMs
     const hint = err instanceof ApiException && err.code === 401 ? 'the token was rejected; check SPARKFN_K8S_TOKEN, SPARKFN_K8S_TOKEN_FILE or the kubeconfig user' : 'check SPARKFN_K8S_URL (or KUBECONFIG) and that the apiserver is reachable from here';
     return [{ part: 'kubernetes', check: 'who am I', result: 'FAIL', detail: `${server}: ${sentence(apiErrorSummary(err))}; ${hint}` }];
   }
-  const rows: DoctorRow[] = [identity];
+  const rows: DoctorRow[] = [identity, await checkLeader(config, kubeConfig, timeoutMs, Date.now())];
   const api = kubeConfig.makeApiClient(AuthorizationV1Api);
   const scope = options.namespace ? `in namespace ${options.namespace}` : 'cluster-wide';
   const answers = await Promise.all(
@@ -291,6 +291,52 @@ async function checkKubernetes(config: Config, options: DoctorOptions, timeoutMs
   return rows;
 }
 
+/** The Lease's spec as the apiserver sends it (MicroTime strings). */
+interface LeaseSpec {
+  holderIdentity?: string;
+  leaseDurationSeconds?: number;
+  renewTime?: string;
+  acquireTime?: string;
+  leaseTransitions?: number;
+}
+
+/**
+ * Who leads the singleton duties of `sparkfn serve` (timers, state-writing watches): the holder
+ * of the Lease, since when, how fresh its renewal is, and how often leadership moved. A Lease
+ * whose holder stopped renewing is a warning (nobody runs the timers until another replica takes
+ * over); a Lease the account may not read fails, as no replica of it could lead.
+ */
+async function checkLeader(config: Config, kubeConfig: KubeConfig, timeoutMs: number, now: number): Promise<DoctorRow> {
+  const check = 'leader';
+  if (config.SPARKFN_LEADER_ELECTION === 'off') return { part: 'kubernetes', check, result: 'skipped', detail: 'SPARKFN_LEADER_ELECTION=off: every replica runs the timers itself' };
+  const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
+  const namespace = config.SPARKFN_LEASE_NAMESPACE ?? (context?.namespace || 'default');
+  const lease = `leases/${config.SPARKFN_LEASE_NAME} in ${namespace}`;
+  let spec: LeaseSpec;
+  try {
+    const found = await withTimeout(
+      requestJson<{ spec?: LeaseSpec }>(kubeConfig, { method: 'GET', path: `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases/${encodeURIComponent(config.SPARKFN_LEASE_NAME)}` }),
+      timeoutMs,
+      lease,
+    );
+    spec = found.spec ?? {};
+  } catch (err) {
+    if (err instanceof ApiException && err.code === 404) return { part: 'kubernetes', check, result: 'ok', detail: `no ${lease} yet: no sparkfn serve replica has led` };
+    const hint = err instanceof ApiException && err.code === 403 ? '; grant get, list, watch, create, update on leases there (Role sparkfn-leader-election in deploy/rbac.yaml)' : '';
+    return { part: 'kubernetes', check, result: 'FAIL', detail: `${lease}: ${sentence(apiErrorSummary(err))}${hint}` };
+  }
+  const transitions = `${spec.leaseTransitions ?? 0} transition(s)`;
+  if (!spec.holderIdentity) return { part: 'kubernetes', check, result: 'ok', detail: `${lease} released, no leader now (a replica takes it within its retry period); ${transitions}` };
+  const renewedAgo = spec.renewTime ? Math.max(0, Math.round((now - Date.parse(spec.renewTime)) / 1000)) : undefined;
+  const since = spec.acquireTime ? `, leading since ${spec.acquireTime}` : '';
+  const detail = `${spec.holderIdentity}${since}, renewed ${renewedAgo ?? '?'} s ago; ${transitions} (${lease})`;
+  // Measured on this machine's clock against the leader's: only a hint, so a warning, never a failure.
+  const stale = renewedAgo === undefined || renewedAgo > (spec.leaseDurationSeconds ?? 0);
+  return stale
+    ? { part: 'kubernetes', check, result: 'warn', detail: `${detail}: not renewed within its ${spec.leaseDurationSeconds ?? 0} s lease, so no replica runs the timers until another takes over` }
+    : { part: 'kubernetes', check, result: 'ok', detail };
+}
+
 function checkFc(config: Config, deploy: boolean): DoctorRow[] {
   const id = Boolean(config.ALIBABA_CLOUD_ACCESS_KEY_ID);
   const secret = Boolean(config.ALIBABA_CLOUD_ACCESS_KEY_SECRET);
@@ -309,7 +355,8 @@ function checkFc(config: Config, deploy: boolean): DoctorRow[] {
  * object under `doctor/` is written, read back and deleted, then written twice create-only to see
  * whether the store enforces If-None-Match), Kafka when SPARKFN_KAFKA_BROKERS is
  * set (metadata for each of SPARKFN_KAFKA_TOPICS), the cluster when one is configured (who am I,
- * and can-i for every access in REQUIRED_ACCESS), and FC credentials (presence only).
+ * who leads `sparkfn serve`'s singleton duties, and can-i for every access in REQUIRED_ACCESS),
+ * and FC credentials (presence only).
  * @example
  * const report = await runDoctor({ env: process.env });
  * if (report.failed.length > 0) process.exitCode = 1;

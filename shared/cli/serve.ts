@@ -9,6 +9,8 @@ import { tlsFilesFromConfig } from '../http/tls-files.js';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HttpResult } from '../platform/trigger.js';
 import { kubeConfigFromConfig } from '../k8s/client.js';
+import type { LeaderSnapshot } from '../k8s/leader-election.js';
+import { leaderElectionEnabled, runUnderLeadership } from './serve-leadership.js';
 import { watchResource, type ResourceWatch, type WatchStatus } from '../k8s/watch.js';
 import { DEFAULT_MAX_WAIT_TIME_MS, runKafkaConsumer, type KafkaConsumerOptions } from '../kafka/consumer.js';
 import type { SparkFunction } from '../platform/function.js';
@@ -55,6 +57,9 @@ export interface RunningServe {
   failed: Promise<never>;
   /** Each configured part's state, as /readyz shows it. */
   readiness: Readiness;
+  /** Who leads the singleton duties, as this replica last saw the Lease; undefined when leader election is off. */
+  leadership(): LeaderSnapshot | undefined;
+  /** Stops the singletons and releases the Lease (immediate handover), then HTTP and the Kafka consumer. */
   close(): Promise<void>;
 }
 
@@ -164,26 +169,25 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
         })
       : undefined;
 
-  const watches = await startWatches(options, deps, readiness, stopping.signal);
-
-  const timers = functions
-    .filter((fn) => fn.triggers.includes('schedule'))
-    .map((fn) => {
-      let running = false;
-      const every = fn.scheduleEveryMs ?? DEFAULT_SCHEDULE_EVERY_MS;
-      const timer = setInterval(() => {
-        // A run still going when the next tick comes is not started twice.
-        if (running) return;
-        running = true;
-        fn.run({ kind: 'schedule', source: 'sparkfn-serve', time: deps.clock.now(), name: fn.name }, { ...deps, signal: stopping.signal })
-          .catch((err) => logger.error({ function: fn.name, err: errorMessage(err) }, 'scheduled run failed'))
-          .finally(() => {
-            running = false;
-          });
-      }, every);
-      timer.unref();
-      return timer;
-    });
+  // Timers and watches write state: exactly one replica runs them, the one holding the Lease.
+  const kubeConfig = options.kubeConfig ?? (await kubeConfigFromConfig(config));
+  const scheduled = functions.filter((fn) => fn.triggers.includes('schedule'));
+  const watched = functions.filter((fn) => (fn.watches ?? []).length > 0);
+  const duties = [...scheduled.map((fn) => `timer:${fn.name}`), ...(kubeConfig ? watched.map((fn) => `watch:${fn.name}`) : [])];
+  const leadership = runUnderLeadership({
+    config,
+    kubeConfig: leaderElectionEnabled(config, kubeConfig) && duties.length > 0 ? kubeConfig : undefined,
+    deps,
+    duties,
+    readiness,
+    singletons: async (signal) => {
+      const watches = await startWatches({ ...options, ...(kubeConfig ? { kubeConfig } : {}) }, deps, readiness, signal);
+      const timers = startTimers(scheduled, deps, signal);
+      await new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+      await Promise.all([timers.stopped(), ...watches.map((w) => w.watch.done.catch(() => undefined))]);
+      for (const w of watches) readiness.remove(w.part);
+    },
+  });
 
   const failed = new Promise<never>((_resolve, reject) => {
     consumer?.done.catch((err: unknown) => {
@@ -200,22 +204,70 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     port: http.port,
     failed,
     readiness,
+    leadership: () => leadership.snapshot(),
     close: async () => {
+      // Singletons first: their work stops and the Lease is released, so another replica takes over at once.
+      await leadership.stop();
       readiness.close();
       stopping.abort();
-      for (const timer of timers) clearInterval(timer);
-      await Promise.all([http.close(), consumer?.stop(), ...watches.map((w) => w.done.catch(() => undefined))]);
+      await Promise.all([http.close(), consumer?.stop()]);
     },
   };
 }
 
 
 /**
+ * Runs each schedule-triggered function every `scheduleEveryMs` until `signal` aborts; a run
+ * still going when the next tick comes is not started twice. `stopped()` resolves once the
+ * timers are cleared and every run in flight has ended.
+ */
+function startTimers(functions: readonly SparkFunction[], deps: Deps, signal: AbortSignal): { stopped(): Promise<void> } {
+  const inFlight = new Set<Promise<void>>();
+  const timers = functions.map((fn) => {
+    let running = false;
+    const every = fn.scheduleEveryMs ?? DEFAULT_SCHEDULE_EVERY_MS;
+    const timer = setInterval(() => {
+      if (running || signal.aborted) return;
+      running = true;
+      const startedAt = Date.now();
+      const run = fn
+        .run({ kind: 'schedule', source: 'sparkfn-serve', time: deps.clock.now(), name: fn.name }, { ...deps, signal })
+        .then(
+          // One line per run, with its span: which replica ran which timer when (an HA deployment runs each on one replica at a time).
+          (summary) => deps.logger.info({ function: fn.name, startedAt, endedAt: Date.now(), summary }, 'scheduled run'),
+          (err: unknown) => deps.logger.error({ function: fn.name, startedAt, endedAt: Date.now(), err: errorMessage(err) }, 'scheduled run failed'),
+        )
+        .finally(() => {
+          running = false;
+          inFlight.delete(run);
+        });
+      inFlight.add(run);
+    }, every);
+    timer.unref();
+    return timer;
+  });
+  const cleared = new Promise<void>((resolve) => {
+    const clear = () => {
+      for (const timer of timers) clearInterval(timer);
+      resolve();
+    };
+    if (signal.aborted) clear();
+    else signal.addEventListener('abort', clear, { once: true });
+  });
+  return {
+    stopped: async () => {
+      await cleared;
+      await Promise.all([...inFlight]);
+    },
+  };
+}
+
+/**
  * One watch per distinct (path, selector) that any function asks for, each change handed to
  * every function that asked, in order. A function that keeps failing on a change is logged and
  * passed over so that one bad object cannot stall the others.
  */
-async function startWatches(options: ServeOptions, deps: Deps, readiness: Readiness, signal: AbortSignal): Promise<ResourceWatch[]> {
+async function startWatches(options: ServeOptions, deps: Deps, readiness: Readiness, signal: AbortSignal): Promise<{ watch: ResourceWatch; part: string }[]> {
   const wanted = new Map<string, { path: string; labelSelector?: string; functions: SparkFunction[] }>();
   for (const fn of options.functions) {
     for (const spec of fn.watches ?? []) {
@@ -234,7 +286,8 @@ async function startWatches(options: ServeOptions, deps: Deps, readiness: Readin
   const failures = deps.metrics.counter('watch_handler_failures_total', 'Watched changes a function failed on after every try.', ['function']);
   const refusals = deps.metrics.counter('watch_refused_total', 'Watch and list requests the apiserver refused (401 or 403), by watched path.', ['path']);
   return [...wanted.values()].map(({ path, labelSelector, functions }) => {
-    const part = readiness.component(`watch ${path}${labelSelector ? `?labelSelector=${labelSelector}` : ''}`);
+    const partName = `watch ${path}${labelSelector ? `?labelSelector=${labelSelector}` : ''}`;
+    const part = readiness.component(partName);
     const watch = watchResource({
       kubeConfig,
       path,
@@ -264,7 +317,7 @@ async function startWatches(options: ServeOptions, deps: Deps, readiness: Readin
       deps.logger.error({ path, err: errorMessage(err) }, 'watch stopped');
       part.down('the watch stopped', errorMessage(err));
     });
-    return watch;
+    return { watch, part: partName };
   });
 }
 

@@ -112,13 +112,26 @@ export class Readiness {
         set(false, reason, detail);
       },
       beat: (staleAfterMs, reason) => {
-        const entry = this.parts.get(name)!;
+        const entry = this.parts.get(name);
+        if (!entry) return;
         clearTimeout(entry.stale);
         entry.stale = setTimeout(() => set(false, reason), staleAfterMs);
         entry.stale.unref();
         set(true);
       },
     };
+  }
+
+  /**
+   * Forgets a part: it no longer counts for readiness nor shows in /readyz. For parts that run
+   * only at times, such as the watches a replica runs while it leads (a follower is not unready).
+   */
+  remove(name: string): void {
+    const entry = this.parts.get(name);
+    if (!entry) return;
+    clearTimeout(entry.stale);
+    this.parts.delete(name);
+    this.gauge.remove({ component: name });
   }
 
   /** True when every registered part is up. */
@@ -149,8 +162,9 @@ export class Readiness {
   }
 
   private set(name: string, up: boolean, reason?: string, detail?: string): void {
-    if (this.closed) return;
-    const entry = this.parts.get(name)!;
+    const entry = this.parts.get(name);
+    // A removed part's reporter may still report (a watch stopping): ignored.
+    if (this.closed || !entry) return;
     const wasStarting = !entry.up && entry.reason === STARTING;
     const flipped = entry.up !== up;
     // A part that stays down keeps its latest reason, but only a change of state is logged: a retry loop adds no lines.

@@ -6,4 +6,15 @@
  * since a bundler cannot tell which names of a dynamically imported namespace are used.
  * Type-only imports of the package are free and may stay anywhere.
  */
-export { ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, NetworkingV1Api, PatchStrategy, setHeaderOptions, Watch } from '@kubernetes/client-node';
+export {
+  ApiException,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  NetworkingV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  V1MicroTime,
+  Watch,
+} from '@kubernetes/client-node';

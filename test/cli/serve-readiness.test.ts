@@ -95,7 +95,8 @@ describe('sparkfn serve readiness', () => {
     const logger = pino({ level: 'info' }, new Writable({ write: (chunk, _enc, done) => (lines.push(...String(chunk).trim().split('\n')), done()) }));
     const watcher: SparkFunction = { name: 'watcher', triggers: ['k8s-objects'], watches: [{ path: '/api/v1/pods', labelSelector: 'spark-role=driver' }], run: async () => ({}) };
     dir = await mkdtemp(join(tmpdir(), 'sparkfn-readiness-'));
-    const config = loadConfig({ SPARKFN_STORE: `file://${dir}`, SPARKFN_UNREADY_EXIT_SECONDS: String(EXIT_WINDOW_SECONDS) });
+    // Election off: this is about the watch's own refusal (a leader-election part would report the same token first).
+    const config = loadConfig({ SPARKFN_STORE: `file://${dir}`, SPARKFN_UNREADY_EXIT_SECONDS: String(EXIT_WINDOW_SECONDS), SPARKFN_LEADER_ELECTION: 'off' });
     const deps = createDeps(config, { logger });
     serve = await startServe({ config, functions: [watcher], port: 0, host: '127.0.0.1', deps, kubeConfig: apiserver.kubeConfig({ token: 'not-the-token' }), probeEveryMs: 200 });
     const { url } = serve;
@@ -121,7 +122,7 @@ describe('sparkfn serve readiness', () => {
     serve = await startServe({ config, functions: [watcher], port: 0, host: '127.0.0.1', deps: createDeps(config, { logger: pino({ level: 'silent' }) }), kubeConfig: apiserver.kubeConfig(), probeEveryMs: 200 });
     let last = await readyz(serve.url);
     await until(async () => (last = await readyz(serve!.url)).status === 200, READY_TIMEOUT_MS, () => `ready: ${JSON.stringify(last.body)}`);
-    expect(Object.keys(last.body.components).sort()).toEqual(['store', 'watch /api/v1/pods']);
+    expect(Object.keys(last.body.components).sort()).toEqual(['leader-election', 'store', 'watch /api/v1/pods']);
   }, 60_000);
 
   it('reports the TLS certificate as a part when serving HTTPS', async () => {

@@ -6,6 +6,9 @@ import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
 import { ClusterRole } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRole';
 import { ClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import { Role } from 'kubernetes-models/rbac.authorization.k8s.io/v1/Role';
+import { RoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import { Namespace } from 'kubernetes-models/v1/Namespace';
 import { Secret } from 'kubernetes-models/v1/Secret';
@@ -27,6 +30,9 @@ const MODELS: Record<string, new (data: never) => { validate(): void }> = {
   'apps/v1/Deployment': Deployment,
   'rbac.authorization.k8s.io/v1/ClusterRole': ClusterRole,
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': ClusterRoleBinding,
+  'rbac.authorization.k8s.io/v1/Role': Role,
+  'rbac.authorization.k8s.io/v1/RoleBinding': RoleBinding,
+  'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'admissionregistration.k8s.io/v1/MutatingWebhookConfiguration': MutatingWebhookConfiguration,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
 };
@@ -118,6 +124,47 @@ describe('deploy/ manifests', () => {
       if (from.configMapRef) expect(names('ConfigMap')).toContain(from.configMapRef.name);
       if (from.secretRef) expect(names('Secret')).toContain(from.secretRef.name);
     }
+  });
+
+  it('runs highly available: 2 replicas, a PDB over them, spread across nodes and zones, a rolling update that keeps one ready, and the Lease RBAC bound to its account', () => {
+    const [deployment] = byKind('Deployment') as (Manifest & {
+      spec: {
+        replicas: number;
+        strategy: { type: string; rollingUpdate: { maxUnavailable: number; maxSurge: number } };
+        selector: { matchLabels: Record<string, string> };
+        template: {
+          metadata: { labels: Record<string, string> };
+          spec: {
+            serviceAccountName: string;
+            terminationGracePeriodSeconds: number;
+            topologySpreadConstraints: { topologyKey: string; labelSelector: { matchLabels: Record<string, string> } }[];
+            containers: { env: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[]; readinessProbe: { httpGet: { path: string } } }[];
+          };
+        };
+      };
+    })[];
+    const { spec } = deployment!;
+    expect(spec.replicas).toBeGreaterThanOrEqual(2);
+    expect(spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    const [pdb] = byKind('PodDisruptionBudget') as (Manifest & { spec: { minAvailable: number; selector: { matchLabels: Record<string, string> } } })[];
+    expect(pdb!.metadata!.namespace).toBe(deployment!.metadata!.namespace);
+    expect(spec.template.metadata.labels).toMatchObject(pdb!.spec.selector.matchLabels);
+    expect(pdb!.spec.minAvailable).toBeLessThan(spec.replicas);
+    const pod = spec.template.spec;
+    expect(pod.topologySpreadConstraints.map((c) => c.topologyKey).sort()).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']);
+    for (const c of pod.topologySpreadConstraints) expect(spec.template.metadata.labels).toMatchObject(c.labelSelector.matchLabels);
+    // Singleton work stops within the renew deadline (10 s) before the Kafka batch and HTTP drain.
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(30);
+    expect(pod.containers[0]!.readinessProbe.httpGet.path).toBe('/readyz');
+    const leaseNs = pod.containers[0]!.env.find((e) => e.name === 'SPARKFN_LEASE_NAMESPACE');
+    expect(leaseNs?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.namespace');
+
+    const [role] = byKind('Role') as (Manifest & { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] })[];
+    expect(role!.metadata!.namespace).toBe(deployment!.metadata!.namespace);
+    expect(role!.rules).toEqual([{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update'] }]);
+    const [binding] = byKind('RoleBinding') as (Manifest & { roleRef: { kind: string; name: string }; subjects: { kind: string; name: string; namespace: string }[] })[];
+    expect(binding!.roleRef).toMatchObject({ kind: 'Role', name: role!.metadata!.name });
+    expect(binding!.subjects).toEqual([{ kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: deployment!.metadata!.namespace }]);
   });
 
   it('the NetworkPolicy selects the sparkfn pods and lets in only the port the Service targets', () => {

@@ -57,8 +57,14 @@ function clusterRole(): ClusterRole {
   return roles[0]!;
 }
 
+/** The namespaced Roles of rbac.yaml (leader election), each with the namespace it is bound in. */
+function namespacedRoles(): (ClusterRole['rules'][number] & { namespace: string })[] {
+  const docs = parseAllDocuments(readFileSync(RBAC_FILE, 'utf8')).map((d) => d.toJS() as { kind?: string; metadata: { name: string; namespace: string }; rules: ClusterRole['rules'] });
+  return docs.filter((d) => d.kind === 'Role').flatMap((d) => d.rules.map((r) => ({ ...r, namespace: d.metadata.namespace })));
+}
+
 /** `verb resource[.group][/subresource]` for every verb × group × resource a role grants. */
-function grants(role: ClusterRole): Set<string> {
+function grants(role: Pick<ClusterRole, 'rules'>): Set<string> {
   const out = new Set<string>();
   for (const rule of role.rules) {
     for (const group of rule.apiGroups) {
@@ -95,7 +101,9 @@ describe('deploy/rbac.yaml: the ClusterRole against the functions’ calls', () 
   beforeAll(async () => {
     server = await startTestApiserver({ seed: 8 });
     const rules: PolicyRule[] = role.rules.map((r) => ({ verbs: r.verbs, apiGroups: r.apiGroups, resources: r.resources, ...(r.resourceNames ? { resourceNames: r.resourceNames } : {}) }));
-    server.addUser(SA_TOKEN, SA_USER, rules);
+    // The leader-election Role holds only in the namespace its RoleBinding is in.
+    const leaseRules: PolicyRule[] = namespacedRoles().map((r) => ({ verbs: r.verbs, apiGroups: r.apiGroups, resources: r.resources, namespaces: [r.namespace] }));
+    server.addUser(SA_TOKEN, SA_USER, [...rules, ...leaseRules]);
   });
   afterAll(async () => {
     await server.stop();
@@ -112,7 +120,8 @@ describe('deploy/rbac.yaml: the ClusterRole against the functions’ calls', () 
     const wanted = functions.flatMap((fn) => fn.watches ?? []);
     expect(wanted.length).toBeGreaterThan(0);
     const store = await tempStore();
-    const config = loadConfig({ SPARKFN_LOG_LEVEL: 'silent' });
+    // As deploy/deployment.yaml sets it: the Lease in the pod's own namespace.
+    const config = loadConfig({ SPARKFN_LOG_LEVEL: 'silent', SPARKFN_LEASE_NAMESPACE: 'sparkfn' });
     const serve = await startServe({
       config,
       functions,
@@ -129,7 +138,7 @@ describe('deploy/rbac.yaml: the ClusterRole against the functions’ calls', () 
       await serve.close();
     }
     const watched = new Set(saCalls().filter((c) => c.verb === 'watch').map((c) => callKey(c)));
-    expect([...watched].sort()).toEqual(['watch pods', 'watch resourcequotas', 'watch sparkapplications.sparkoperator.k8s.io']);
+    expect([...watched].sort()).toEqual(['watch leases.coordination.k8s.io', 'watch pods', 'watch resourcequotas', 'watch sparkapplications.sparkoperator.k8s.io']);
   });
 
   it('spot-fallback reads, recycles, relabels and evicts executors from the ECI event samples', async () => {
@@ -258,7 +267,7 @@ describe('deploy/rbac.yaml: the ClusterRole against the functions’ calls', () 
     const calls = saCalls();
     const made = new Map<string, number>();
     for (const c of calls) made.set(callKey(c), (made.get(callKey(c)) ?? 0) + 1);
-    const granted = grants(role);
+    const granted = new Set([...grants(role), ...grants({ rules: namespacedRoles() })]);
     // The table the issue asks for: what the functions called, how often, and whether the role allows it.
     console.log(
       ['verb resource                                      calls  allowed', ...[...new Set([...made.keys(), ...granted])].sort().map((k) => `${k.padEnd(48)} ${String(made.get(k) ?? 0).padStart(5)}  ${granted.has(k) ? 'yes' : 'NO'}`)].join('\n'),

@@ -21,6 +21,9 @@ const SPARKFN_TOKEN = 'sparkfn-service-account-token';
 const NO_EVICTION_TOKEN = 'sparkfn-without-eviction-token';
 const FC_SECRET = 'fc-secret-value-that-must-not-show';
 
+/** deploy/rbac.yaml's Role sparkfn-leader-election, bound in sparkfn's namespace. */
+const LEASE_RULE: PolicyRule = { verbs: ['get', 'list', 'watch', 'create', 'update'], apiGroups: ['coordination.k8s.io'], resources: ['leases'], namespaces: ['sparkfn'] };
+
 /** The ClusterRole the functions need, as RBAC rules: one per (group, resource) with its verbs. */
 function rulesFor(access: typeof REQUIRED_ACCESS, namespaces?: string[]): PolicyRule[] {
   const byResource = new Map<string, PolicyRule>();
@@ -45,13 +48,13 @@ beforeAll(async () => {
   bucket = await s3.createBucket();
   topic = unique('doctor-logs');
   await produce(kafka.brokers, topic, [{ value: 'hello' }]);
-  apiserver.addUser(SPARKFN_TOKEN, 'system:serviceaccount:sparkfn:sparkfn', rulesFor(REQUIRED_ACCESS));
+  apiserver.addUser(SPARKFN_TOKEN, 'system:serviceaccount:sparkfn:sparkfn', [...rulesFor(REQUIRED_ACCESS), LEASE_RULE]);
   apiserver.addUser(
     NO_EVICTION_TOKEN,
     'system:serviceaccount:sparkfn:no-eviction',
-    rulesFor(REQUIRED_ACCESS.filter((a) => a.subresource !== 'eviction')),
+    [...rulesFor(REQUIRED_ACCESS.filter((a) => a.subresource !== 'eviction')), LEASE_RULE],
   );
-  apiserver.addUser('spark-ns-token', 'system:serviceaccount:spark:sparkfn', rulesFor(REQUIRED_ACCESS, ['spark']));
+  apiserver.addUser('spark-ns-token', 'system:serviceaccount:spark:sparkfn', [...rulesFor(REQUIRED_ACCESS, ['spark']), LEASE_RULE]);
 });
 
 afterAll(async () => {
@@ -66,6 +69,7 @@ function healthyEnv(): NodeJS.ProcessEnv {
     SPARKFN_KAFKA_TOPICS: topic,
     SPARKFN_K8S_URL: apiserver.url,
     SPARKFN_K8S_TOKEN: SPARKFN_TOKEN,
+    SPARKFN_LEASE_NAMESPACE: 'sparkfn',
     ALIBABA_CLOUD_ACCESS_KEY_ID: 'LTAI5tDoctorTestId',
     ALIBABA_CLOUD_ACCESS_KEY_SECRET: FC_SECRET,
     SPARKFN_LOG_LEVEL: 'silent',
@@ -195,6 +199,36 @@ describe('sparkfn doctor', () => {
     expect(out).toContain('1 check(s) failed (kafka)');
     // Bounded: the connect deadline, not kafkajs' minute of retries.
     expect(Date.now() - started).toBeLessThan(Number(TIMEOUT_MS) + 5_000);
+  });
+
+  it('shows who leads: the Lease holder, its renewal, and a warning when nobody renews it', async () => {
+    const micro = (ms: number) => new Date(ms).toISOString().replace('Z', '000Z');
+    const lease = (renewedMsAgo: number) => ({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'sparkfn-singletons', namespace: 'sparkfn' },
+      spec: { holderIdentity: 'sparkfn-7d9f-abcde_1', leaseDurationSeconds: 15, acquireTime: micro(Date.now() - 60_000), renewTime: micro(Date.now() - renewedMsAgo), leaseTransitions: 3 },
+    });
+    const none = await doctor(healthyEnv());
+    expect(row(none.rows, 'kubernetes', 'leader')).toMatchObject({ result: 'ok', detail: 'no leases/sparkfn-singletons in sparkfn yet: no sparkfn serve replica has led' });
+
+    apiserver.put(lease(1_000));
+    const fresh = await doctor(healthyEnv());
+    expect(row(fresh.rows, 'kubernetes', 'leader').result).toBe('ok');
+    expect(row(fresh.rows, 'kubernetes', 'leader').detail).toMatch(/^sparkfn-7d9f-abcde_1, leading since \S+, renewed [12] s ago; 3 transition\(s\)/);
+
+    apiserver.put(lease(60_000));
+    const stale = await doctor(healthyEnv());
+    expect(stale.code).toBe(0);
+    expect(row(stale.rows, 'kubernetes', 'leader').result).toBe('warn');
+    expect(row(stale.rows, 'kubernetes', 'leader').detail).toContain('not renewed within its 15 s lease');
+    apiserver.remove('leases', 'sparkfn', 'sparkfn-singletons');
+
+    // The Lease elsewhere than the Role is bound: the account cannot read it, so no replica could lead.
+    const denied = await doctor({ ...healthyEnv(), SPARKFN_LEASE_NAMESPACE: 'elsewhere' });
+    expect(denied.code).toBe(1);
+    expect(row(denied.rows, 'kubernetes', 'leader').result).toBe('FAIL');
+    expect(row(denied.rows, 'kubernetes', 'leader').detail).toContain('Role sparkfn-leader-election');
   });
 
   it('names the missing RBAC verb and the function that needs it', async () => {

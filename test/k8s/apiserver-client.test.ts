@@ -337,7 +337,7 @@ describe('test apiserver through an unmodified @kubernetes/client-node', () => {
     expect((await get('/version')).gitVersion).toBe('v1.32.0');
     expect((await get('/api')).versions).toEqual(['v1']);
     const groups = (await get('/apis')).groups as { name: string }[];
-    expect(groups.map((g) => g.name)).toEqual(['networking.k8s.io', 'sparkoperator.k8s.io']);
+    expect(groups.map((g) => g.name)).toEqual(['networking.k8s.io', 'sparkoperator.k8s.io', 'coordination.k8s.io']);
     const core = (await get('/api/v1')).resources as { name: string }[];
     expect(core.map((r) => r.name)).toContain('pods/status');
   });

@@ -13,6 +13,13 @@ export interface RequestFilter {
 /** How a watch stream is dropped: `destroy` resets the connection, `end` closes it cleanly (like a server timeout). */
 export type DropMode = 'destroy' | 'end';
 
+/**
+ * How a cut connection fails: `reset` drops each request's connection at once (ECONNRESET),
+ * `hang` never answers (a partition: packets go nowhere) until the cut is lifted, when the
+ * held connections are reset.
+ */
+export type CutMode = 'reset' | 'hang';
+
 /** A prepared raw response that replaces the request's real answer. */
 export interface FaultResponse {
   code: number;
@@ -55,6 +62,8 @@ export class FaultControls {
   private quotaConflictProbability = 0;
   private dropAfter: { remaining: number; mode: DropMode } | undefined;
   private readonly lostAnswers: { remaining: number; filter: RequestFilter }[] = [];
+  private readonly cuts = new Map<string, CutMode>();
+  private readonly held = new Map<string, Set<() => void>>();
 
   constructor(
     private readonly random: Random,
@@ -132,8 +141,27 @@ export class FaultControls {
     if (count > 0) this.lostAnswers.push({ remaining: count, filter });
   }
 
+  /**
+   * Cuts the named user off the apiserver (a network partition between one client and the
+   * control plane): every request it makes from now on, after authentication, is reset or left
+   * unanswered (`mode`), while every other user is served as before.
+   */
+  cutConnections(user: string, mode: CutMode = 'hang'): void {
+    this.cuts.set(user, mode);
+  }
+
+  /** Lifts the cut on `user` (every user when omitted); requests held by a `hang` cut are reset. */
+  restoreConnections(user?: string): void {
+    for (const name of user === undefined ? [...this.cuts.keys()] : [user]) {
+      this.cuts.delete(name);
+      for (const release of this.held.get(name) ?? []) release();
+      this.held.delete(name);
+    }
+  }
+
   /** Disarms everything. */
   reset(): void {
+    this.restoreConnections();
     this.armed.length = 0;
     this.lostAnswers.length = 0;
     this.latency = 0;
@@ -160,6 +188,20 @@ export class FaultControls {
     lost.remaining -= 1;
     if (lost.remaining === 0) this.lostAnswers.splice(index, 1);
     return true;
+  }
+
+  /**
+   * @internal How this user's request fails when its connection is cut; for `hang`, `release`
+   * is kept and called (to reset the connection) when the cut is lifted.
+   */
+  takeCut(user: string, release: () => void): CutMode | undefined {
+    const mode = this.cuts.get(user);
+    if (mode === 'hang') {
+      const set = this.held.get(user) ?? new Set();
+      set.add(release);
+      this.held.set(user, set);
+    }
+    return mode;
   }
 
   /** @internal Whether this quota-tracked create should lose the race on the quota object. */

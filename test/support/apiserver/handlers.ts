@@ -293,7 +293,7 @@ export class RestHandlers {
     }
     const old = this.existing(type, request);
     const rv = input.metadata.resourceVersion;
-    if (!rv && type.custom) {
+    if (!rv && !type.allowUnconditionalUpdate) {
       throw invalid(groupKind(type), name, [
         { field: 'metadata.resourceVersion', reason: 'FieldValueInvalid', message: 'Invalid value: 0x0: must be specified for an update' },
       ]);

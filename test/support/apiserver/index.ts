@@ -23,7 +23,7 @@ import { WatchHub } from './watch.js';
 
 export type { ApiCall, NonResourceCall } from './calls.js';
 export { callKey } from './calls.js';
-export type { DropMode, FaultControls, RequestFilter } from './faults.js';
+export type { CutMode, DropMode, FaultControls, RequestFilter } from './faults.js';
 export { APF_TOO_MANY_REQUESTS_BODY } from './faults.js';
 export type { PolicyRule } from './auth.js';
 export type { KubeObject } from './storage.js';
@@ -189,6 +189,9 @@ export async function startTestApiserver(options: TestApiserverOptions = {}): Pr
         return respond(200, { 'Content-Type': 'application/json' }, `${JSON.stringify(answer)}\n`);
       }
       (call as ApiCall).user = user.name;
+      const cut = faults.takeCut(user.name, () => res.destroy());
+      if (cut === 'reset') return void res.destroy();
+      if (cut === 'hang') return;
       // Filter order as in kube-apiserver's handler chain: authentication, then APF (429), then authorization.
       const fault = faults.takeRequestFault({ verb: info.verb, group: info.group, resource: info.resource, namespace: info.namespace });
       if (fault) return respond(fault.code, fault.headers, fault.body);

@@ -19,6 +19,11 @@ export interface ResourceType {
   returnDeletedObject: boolean;
   /** Field selector labels beyond metadata.name / metadata.namespace, mapped to the object path they read. */
   fieldLabels: Record<string, string>;
+  /**
+   * The strategy's AllowUnconditionalUpdate: an update without `metadata.resourceVersion` is
+   * accepted. False for custom resources and Leases, whose updates must name the version they read.
+   */
+  allowUnconditionalUpdate: boolean;
 }
 
 /** `v1`, `networking.k8s.io/v1`. */
@@ -55,6 +60,7 @@ function core(resource: string, kind: string, extra: Partial<ResourceType> = {})
     custom: false,
     returnDeletedObject: false,
     fieldLabels: {},
+    allowUnconditionalUpdate: true,
     ...extra,
   };
 }
@@ -113,9 +119,15 @@ export const RESOURCE_TYPES: readonly ResourceType[] = [
       statusSubresource: true,
       custom: true,
       returnDeletedObject: true,
+      allowUnconditionalUpdate: false,
     }),
     group: 'sparkoperator.k8s.io',
     version: 'v1beta2',
+  },
+  // pkg/registry/coordination/lease/strategy.go: AllowUnconditionalUpdate false.
+  {
+    ...core('leases', 'Lease', { allowUnconditionalUpdate: false }),
+    group: 'coordination.k8s.io',
   },
 ];
 

@@ -92,6 +92,46 @@ function validatePod(object: KubeObject): void {
   }
 }
 
+/** metav1.MicroTime's wire format (RFC3339Micro): exactly six fractional digits, as time.Parse demands. */
+const MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$/;
+const RFC3339_MICRO_LAYOUT = '2006-01-02T15:04:05.000000Z07:00';
+
+/** MicroTime.UnmarshalJSON then MarshalJSON: the time in UTC with microseconds. */
+function canonicalMicroTime(value: unknown, kindName: string): string {
+  if (typeof value !== 'string' || !MICRO_TIME.test(value) || Number.isNaN(Date.parse(value))) {
+    throw badRequest(`${kindName} in version "v1" cannot be handled as a ${kindName}: parsing time ${JSON.stringify(String(value))} as ${JSON.stringify(RFC3339_MICRO_LAYOUT)}: cannot parse as RFC3339Micro`);
+  }
+  const micros = value.slice(20, 26);
+  return `${new Date(value).toISOString().slice(0, 19)}.${micros}Z`;
+}
+
+interface LeaseSpec {
+  acquireTime?: unknown;
+  renewTime?: unknown;
+  leaseDurationSeconds?: number;
+  leaseTransitions?: number;
+}
+
+/** Lease decoding and ValidateLeaseSpec (pkg/apis/coordination/validation). */
+function prepareLease(type: ResourceType, object: KubeObject): void {
+  const spec = (object.spec ?? {}) as LeaseSpec;
+  for (const key of ['acquireTime', 'renewTime'] as const) {
+    if (spec[key] !== undefined && spec[key] !== null) spec[key] = canonicalMicroTime(spec[key], 'Lease');
+  }
+  const causes: { field: string; reason: string; message: string }[] = [];
+  if (spec.leaseDurationSeconds !== undefined && spec.leaseDurationSeconds <= 0) {
+    causes.push({ field: 'spec.leaseDurationSeconds', reason: 'FieldValueInvalid', message: `Invalid value: ${spec.leaseDurationSeconds}: must be greater than 0` });
+  }
+  if (spec.leaseTransitions !== undefined && spec.leaseTransitions < 0) {
+    causes.push({ field: 'spec.leaseTransitions', reason: 'FieldValueInvalid', message: `Invalid value: ${spec.leaseTransitions}: must be greater than or equal to 0` });
+  }
+  if (causes.length > 0) throw invalid(groupKind(type), object.metadata.name, causes);
+}
+
+function isLease(type: ResourceType): boolean {
+  return type.resource === 'leases' && type.group === 'coordination.k8s.io';
+}
+
 /** rest.BeforeCreate plus each registry's PrepareForCreate, Validate and defaulting. */
 export function prepareForCreate(type: ResourceType, input: KubeObject, ctx: { clock: Clock; random: Random; namespace?: string }): KubeObject {
   const object = withTypeMeta(type, structuredClone(input));
@@ -125,6 +165,8 @@ export function prepareForCreate(type: ResourceType, input: KubeObject, ctx: { c
     object.status = {};
   } else if (type.resource === 'services' || type.resource === 'ingresses') {
     object.status = { loadBalancer: {} };
+  } else if (isLease(type)) {
+    prepareLease(type, object);
   } else if (type.statusSubresource) {
     delete object.status;
   }
@@ -180,6 +222,7 @@ export function prepareForUpdate(type: ResourceType, old: KubeObject, input: Kub
     const spec = (object.spec ?? {}) as { hard?: Record<string, string | number> };
     if (spec.hard) spec.hard = canonicalList(spec.hard, 'ResourceQuota');
   }
+  if (isLease(type)) prepareLease(type, object);
   if (type.custom && subresource !== 'status' && JSON.stringify(specOf(object)) !== JSON.stringify(specOf(old))) {
     meta.generation = (old.metadata.generation ?? 0) + 1;
   }
