@@ -8,13 +8,11 @@
  */
 export {
   ApiException,
-  CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
   KubeConfig,
   NetworkingV1Api,
   PatchStrategy,
   setHeaderOptions,
-  V1MicroTime,
   Watch,
 } from '@kubernetes/client-node';

@@ -7,7 +7,7 @@ import { DEFAULT_LEASE_DURATION_MS, DEFAULT_LEASE_RENEW_DEADLINE_MS as DEFAULT_R
 import { ConfigError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import { classifyApiError } from './classify-api-error.js';
-import { loadKubeClient, type KubeClientModule } from './load-client.js';
+import { loadCoordinationClient, type CoordinationClientModule } from './load-coordination-client.js';
 import { watchResource } from './watch.js';
 
 /** client-go's defaults (as kube-controller-manager sets them), defined with the rest of the configuration. */
@@ -145,7 +145,7 @@ export class LeaderElector {
   private running: Promise<void> | undefined;
   private readonly watchAbort = new AbortController();
   private api: CoordinationV1Api | undefined;
-  private k8s: KubeClientModule | undefined;
+  private k8s: CoordinationClientModule | undefined;
 
   constructor(private readonly options: LeaderElectionOptions) {
     this.identity = options.identity ?? defaultIdentity();
@@ -218,7 +218,7 @@ export class LeaderElector {
 
   private async client(): Promise<CoordinationV1Api> {
     if (!this.api) {
-      this.k8s = await loadKubeClient();
+      this.k8s = await loadCoordinationClient();
       this.api = this.options.kubeConfig.makeApiClient(this.k8s.CoordinationV1Api);
     }
     return this.api;
