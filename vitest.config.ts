@@ -8,5 +8,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Vitest runs one file at a time on a 2-core machine (cores - 1), while most of a file's time
+    // is spent waiting on servers it started (s3rver, kcat, serve children): two at once use the
+    // idle core. Every test bounds its own loops, so it does not depend on running alone.
+    maxWorkers: 2,
   },
 });
