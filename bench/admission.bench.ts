@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../shared/clock.js';
 import { loadConfig } from '../shared/config.js';
-import { startServe } from '../shared/cli/serve.js';
+import { startServe } from '../app/cli/serve.js';
 import { jsonResult } from '../shared/http/server.js';
 import { silentLogger } from '../shared/logger.js';
 import { Metrics } from '../shared/metrics.js';

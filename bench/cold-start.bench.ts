@@ -6,15 +6,15 @@
 //   over base    ready minus the median of `node probe.mjs` importing nothing, same run, interleaved
 //   import       median time the import itself took, measured inside the process
 //   first event  median latency of the first invocation after the import, on a sample from
-//                events/ and a fresh filesystem store (shared/build/samples.ts)
+//                events/ and a fresh filesystem store (app/build/samples.ts)
 // Goal (issue 8): total ≤ 2 MB and over-base ≤ 150 ms for every bundle.
 // `npm run bench -- cold-start --runs 20`; builds first when a bundle is missing.
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bundleAll, bundleCode, discoverFunctions, MAX_BUNDLE_BYTES, TARGETS } from '../shared/build/bundle.js';
-import { runProbe } from '../shared/build/run-probe.js';
-import { SAMPLES, sampleFile } from '../shared/build/samples.js';
+import { bundleAll, bundleCode, discoverFunctions, MAX_BUNDLE_BYTES, TARGETS } from '../app/build/bundle.js';
+import { runProbe } from '../app/build/run-probe.js';
+import { SAMPLES, sampleFile } from '../app/build/samples.js';
 
 const MAX_OVER_BASELINE_MS = 150;
 const runsArg = process.argv.indexOf('--runs');

@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { formatTable } from '../../shared/cli/table.js';
+import { formatTable } from '../../shared/text/table.js';
 import type { Deps } from '../../shared/deps.js';
 import { cleanUp, type JanitorReport } from './clean-up.js';
 import { settingsFromEnvironment, type JanitorSettings } from './settings.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Deps } from '../../shared/deps.js';
-import { formatTable } from '../../shared/cli/table.js';
+import { formatTable } from '../../shared/text/table.js';
 import { getBuffer } from '../../shared/store/read.js';
 import type { CostRecord } from './cost-record.js';
 import { run } from './handler.js';

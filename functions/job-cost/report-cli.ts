@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { UsageError } from '../../shared/errors.js';
-import { asUsage } from '../../shared/cli/usage.js';
+import { asUsage } from '../../shared/as-usage.js';
 import type { ObjectStore } from '../../shared/store/object-store.js';
-import { formatTable } from '../../shared/cli/table.js';
+import { formatTable } from '../../shared/text/table.js';
 import { buildReport, parseGroupBy, reportCells, reportCsv } from './report.js';
 import { reportHtml } from './report-html.js';
 

@@ -5,7 +5,7 @@ import type { Deps } from '../../shared/deps.js';
 import { errorMessage } from '../../shared/errors.js';
 import { normalizeTrigger } from '../../shared/platform/normalize.js';
 import type { KafkaRecord } from '../../shared/platform/trigger.js';
-import { formatTable } from '../../shared/cli/table.js';
+import { formatTable } from '../../shared/text/table.js';
 import { listApp } from '../log-viewer/app-listing.js';
 import { printLog } from '../log-viewer/cli.js';
 import { run, type ArchiveSummary, type CompactionSummary } from './handler.js';

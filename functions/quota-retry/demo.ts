@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { formatTable } from '../../shared/cli/table.js';
+import { formatTable } from '../../shared/text/table.js';
 import type { Deps } from '../../shared/deps.js';
 import { normalizeTrigger } from '../../shared/platform/normalize.js';
 import type { HttpResult } from '../../shared/platform/trigger.js';

@@ -12,7 +12,7 @@ export const DEFAULT_LOOKUP_TIMEOUT_MS = 5_000;
 /**
  * Deps of a function that asks the cluster when its host hands it one. Function Compute and
  * Lambda entry points do not: @kubernetes/client-node would add about 1.3 MB to a bundle that
- * must stay under 2 MB (shared/build/bundle.ts), so there the event logs answer instead.
+ * must stay under 2 MB (app/build/bundle.ts), so there the event logs answer instead.
  */
 export interface ClusterDeps {
   cluster?: Pick<KubeClients, 'core' | 'custom'>;

@@ -6,9 +6,9 @@ import { gunzipSync } from 'node:zlib';
 import { unzipSync } from 'fflate';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleFunction, discoverFunctions, MAX_BUNDLE_BYTES, OPTIONAL_EXTERNALS, type BundleResult } from '../../shared/build/bundle.js';
-import { runProbe } from '../../shared/build/run-probe.js';
-import { SAMPLES, sampleFile } from '../../shared/build/samples.js';
+import { bundleFunction, discoverFunctions, MAX_BUNDLE_BYTES, OPTIONAL_EXTERNALS, type BundleResult } from '../../app/build/bundle.js';
+import { runProbe } from '../../app/build/run-probe.js';
+import { SAMPLES, sampleFile } from '../../app/build/samples.js';
 
 const root = join(import.meta.dirname, '..', '..');
 // These bundles go to the repo's own (git-ignored) dist/, where `npm run build` writes them.

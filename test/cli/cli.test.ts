@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main, type Io } from '../../shared/cli/main.js';
+import { main, type Io } from '../../app/cli/main.js';
 import type { SparkFunction } from '../../shared/platform/function.js';
 import type { TriggerInput } from '../../shared/platform/trigger.js';
 import { startTestApiserver, type TestApiserver } from '../support/apiserver/index.js';

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { compactApp, run as archiverRun } from '../../functions/log-archiver/handler.js';
 import { DEFAULT_SETTINGS } from '../../functions/log-archiver/settings.js';
 import { fn as logViewer } from '../../functions/log-viewer/handler.js';
-import { main, type Io } from '../../shared/cli/main.js';
+import { main, type Io } from '../../app/cli/main.js';
 import { FileObjectStore } from '../../shared/store/fs-store.js';
 import { loadEvent } from '../support/events.js';
 import { APP_ID, batch, depsFor, executorLine, record } from '../log-archiver/support.js';

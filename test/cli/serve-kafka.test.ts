@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config.js';
-import { startServe } from '../../shared/cli/serve.js';
+import { startServe } from '../../app/cli/serve.js';
 import type { SparkFunction } from '../../shared/platform/function.js';
 import { createDeps } from '../../shared/platform/runtime.js';
 import { silentLogger } from '../../shared/logger.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startServe, type RunningServe } from '../../shared/cli/serve.js';
+import { startServe, type RunningServe } from '../../app/cli/serve.js';
 import { loadConfig } from '../../shared/config.js';
 import { ComponentDownError } from '../../shared/health/readiness.js';
 import { createDeps } from '../../shared/platform/runtime.js';

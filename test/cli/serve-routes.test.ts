@@ -8,7 +8,7 @@ import { fn as jobCost } from '../../functions/job-cost/handler.js';
 import { compactApp, run as archiverRun } from '../../functions/log-archiver/handler.js';
 import { DEFAULT_SETTINGS } from '../../functions/log-archiver/settings.js';
 import { fn as logViewer } from '../../functions/log-viewer/handler.js';
-import { startServe, type RunningServe } from '../../shared/cli/serve.js';
+import { startServe, type RunningServe } from '../../app/cli/serve.js';
 import { loadConfig } from '../../shared/config.js';
 import type { Deps } from '../../shared/deps.js';
 import { silentLogger } from '../../shared/logger.js';

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config.js';
-import { startServe, type RunningServe } from '../../shared/cli/serve.js';
+import { startServe, type RunningServe } from '../../app/cli/serve.js';
 import { createDeps } from '../../shared/platform/runtime.js';
 import type { SparkFunction } from '../../shared/platform/function.js';
 import type { K8sObjectChange } from '../../shared/platform/trigger.js';

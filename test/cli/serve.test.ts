@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config.js';
-import { startServe, type RunningServe } from '../../shared/cli/serve.js';
+import { startServe, type RunningServe } from '../../app/cli/serve.js';
 import { signBody, SIGNATURE_HEADER } from '../../shared/http/webhook-auth.js';
 import type { SparkFunction } from '../../shared/platform/function.js';
 import { getBuffer } from '../../shared/store/read.js';

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../../shared/cli/main.js';
-import { crc64 } from '../../shared/deploy/crc64.js';
-import { zipFolder } from '../../shared/deploy/zip-folder.js';
+import { main } from '../../app/cli/main.js';
+import { crc64 } from '../../app/deploy/crc64.js';
+import { zipFolder } from '../../app/deploy/zip-folder.js';
 import { startFcApi, type FcApiStandIn } from '../support/fc-api.js';
 
 const root = join(import.meta.dirname, '..', '..');

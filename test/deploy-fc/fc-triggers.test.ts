@@ -2,9 +2,9 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { crc64 } from '../../shared/deploy/crc64.js';
-import { cronToFc, fcTriggers, rateToFc } from '../../shared/deploy/fc-triggers.js';
-import { zipFolder } from '../../shared/deploy/zip-folder.js';
+import { crc64 } from '../../app/deploy/crc64.js';
+import { cronToFc, fcTriggers, rateToFc } from '../../app/deploy/fc-triggers.js';
+import { zipFolder } from '../../app/deploy/zip-folder.js';
 
 describe('rate to FC @every', () => {
   it.each([

@@ -15,7 +15,7 @@ import type { QuotaRetrySummary } from '../../functions/quota-retry/summary.js';
 import { kubeSpotCluster } from '../../functions/spot-fallback/cluster.js';
 import { createSpotFunction } from '../../functions/spot-fallback/handler.js';
 import type { SpotCounters } from '../../functions/spot-fallback/signals.js';
-import { startServe } from '../../shared/cli/serve.js';
+import { startServe } from '../../app/cli/serve.js';
 import { ManualClock } from '../../shared/clock.js';
 import { loadConfig } from '../../shared/config.js';
 import { createKubeClients } from '../../shared/k8s/client.js';

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demo } from '../../functions/janitor/demo.js';
 import { loadConfig } from '../../shared/config.js';
-import { main } from '../../shared/cli/main.js';
+import { main } from '../../app/cli/main.js';
 import { createDeps } from '../../shared/platform/runtime.js';
 import { silentLogger } from '../../shared/logger.js';
 import { startTestApiserver, type TestApiserver } from '../support/apiserver/index.js';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { main, type Io } from '../../shared/cli/main.js';
+import { main, type Io } from '../../app/cli/main.js';
 import { fn } from '../../functions/job-cost/handler.js';
 import { EVENTS_DIR } from '../support/events.js';
 import { FIXTURES_DIR } from './support.js';

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { main, type Io } from '../../shared/cli/main.js';
+import { main, type Io } from '../../app/cli/main.js';
 import { readEventLines } from '../../functions/job-cost/event-log-lines.js';
 import { EventLogSummary } from '../../functions/job-cost/event-log-summary.js';
 import { decodeLz4Block } from '../../functions/job-cost/codec-lz4-block.js';

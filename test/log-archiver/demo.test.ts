@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { demo } from '../../functions/log-archiver/demo.js';
-import { main } from '../../shared/cli/main.js';
+import { main } from '../../app/cli/main.js';
 import { FileObjectStore } from '../../shared/store/fs-store.js';
 import { EVENTS_DIR } from '../support/events.js';
 import { APP_ID, depsFor, keys } from './support.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DRIVER_POD_WATCH, driverPodEnd } from '../../functions/log-archiver/driver-pod.js';
 import { fn as archiver, run } from '../../functions/log-archiver/handler.js';
-import { startServe, type RunningServe } from '../../shared/cli/serve.js';
+import { startServe, type RunningServe } from '../../app/cli/serve.js';
 import { loadConfig } from '../../shared/config.js';
 import type { SparkFunction } from '../../shared/platform/function.js';
 import { normalizeTrigger } from '../../shared/platform/normalize.js';

@@ -3,7 +3,7 @@ import { CompressionTypes, type Message } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fn as archiver } from '../../functions/log-archiver/handler.js';
 import { fn as viewer } from '../../functions/log-viewer/handler.js';
-import { startServe } from '../../shared/cli/serve.js';
+import { startServe } from '../../app/cli/serve.js';
 import { loadConfig } from '../../shared/config.js';
 import { silentLogger } from '../../shared/logger.js';
 import type { SparkFunction } from '../../shared/platform/function.js';

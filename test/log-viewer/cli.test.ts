@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run as archive } from '../../functions/log-archiver/handler.js';
 import { LogReadError, printLog } from '../../functions/log-viewer/cli.js';
 import { run as view } from '../../functions/log-viewer/handler.js';
-import { main, type Io } from '../../shared/cli/main.js';
+import { main, type Io } from '../../app/cli/main.js';
 import { streamToBuffer } from '../../shared/store/read.js';
 import { FileObjectStore } from '../../shared/store/fs-store.js';
 import { APP_ID, batch, depsFor, executorLine, record } from '../log-archiver/support.js';

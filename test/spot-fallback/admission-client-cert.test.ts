@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PROBE_CLAIMS_PREFIX, putSignal } from '../../functions/spot-fallback/facts.js';
 import { spotSettingsFromConfig } from '../../functions/spot-fallback/settings.js';
-import { startServe } from '../../shared/cli/serve.js';
+import { startServe } from '../../app/cli/serve.js';
 import { loadConfig } from '../../shared/config.js';
 import { ConfigError } from '../../shared/errors.js';
 import { startPartProbes } from '../../shared/health/part-probes.js';

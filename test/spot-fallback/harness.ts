@@ -8,7 +8,7 @@ import { loadConfig } from '../../shared/config.js';
 import type { Deps } from '../../shared/deps.js';
 import { silentLogger } from '../../shared/logger.js';
 import { Metrics } from '../../shared/metrics.js';
-import { startServe, type RunningServe } from '../../shared/cli/serve.js';
+import { startServe, type RunningServe } from '../../app/cli/serve.js';
 import { FileObjectStore } from '../../shared/store/fs-store.js';
 import type { ObjectStore } from '../../shared/store/object-store.js';
 import { createSpotFunction } from '../../functions/spot-fallback/handler.js';

@@ -1,4 +1,4 @@
-import { isTriggerSample } from '../../shared/cli/demo.js';
+import { isTriggerSample } from '../../app/cli/demo.js';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';

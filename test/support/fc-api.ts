@@ -13,7 +13,7 @@ import { crc32, inflateRawSync } from 'node:zlib';
  *
  * Faithful where deploy depends on it:
  * - a function's `codeChecksum` is the CRC-64/XZ of its zip, as a decimal string (computed here
- *   bit by bit, independently of shared/deploy/crc64.ts), and a code body must be a valid zip;
+ *   bit by bit, independently of app/deploy/crc64.ts), and a code body must be a valid zip;
  * - updates merge the given fields into the resource (FC's PUT is a partial update);
  * - an EventBridge trigger with a Kafka source reads `triggerEnable: false` back until its event
  *   stream has started (Serverless Devs' trigger docs describe this), which here is never.

@@ -11,8 +11,8 @@
  * Run: node --import tsx test/support/log-archiver-child.ts '{"sessionTimeout":4000}'
  */
 import { fn as archiver } from '../../functions/log-archiver/handler.js';
-import { startServe } from '../../shared/cli/serve.js';
-import type { ServeOptions } from '../../shared/cli/serve.js';
+import { startServe } from '../../app/cli/serve.js';
+import type { ServeOptions } from '../../app/cli/serve.js';
 import { loadConfig } from '../../shared/config.js';
 import { createLogger } from '../../shared/logger.js';
 import type { SparkFunction } from '../../shared/platform/function.js';

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const SPARKFN = fileURLToPath(new URL('../../shared/cli/sparkfn.js', import.meta.url));
+const SPARKFN = fileURLToPath(new URL('../../app/cli/sparkfn.js', import.meta.url));
 /** USER_HZ: Linux reports CPU times in /proc in hundredths of a second on every architecture we run on. */
 const CLOCK_TICKS_PER_SECOND = 100;
 /** tsx compiles the sources on start; on a loaded 2-core machine that can take a while. */
@@ -26,7 +26,7 @@ export interface ServeChild {
 }
 
 /**
- * Starts `node shared/cli/sparkfn.js serve --port 0 --host 127.0.0.1` with `env` added to a
+ * Starts `node app/cli/sparkfn.js serve --port 0 --host 127.0.0.1` with `env` added to a
  * clean environment (only PATH and HOME are inherited), and resolves once it listens.
  */
 export async function startServeChild(env: Record<string, string>): Promise<ServeChild> {

@@ -1,21 +1,21 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { loadConfig } from '../config.js';
-import { ConfigError, SparkfnError, UsageError, errorMessage } from '../errors.js';
+import { loadConfig } from '../../shared/config.js';
+import { ConfigError, SparkfnError, UsageError, errorMessage } from '../../shared/errors.js';
 import { functions as registered } from '../../functions/index.js';
-import { createDeps } from '../platform/runtime.js';
-import { createLogger } from '../logger.js';
-import type { SparkFunction } from '../platform/function.js';
-import { fitToFunction } from '../platform/fit-to-function.js';
-import { isHttpResult } from '../platform/http-response.js';
-import { findFunction } from '../platform/invoke.js';
-import { normalizeTrigger } from '../platform/normalize.js';
-import type { HttpResult } from '../platform/trigger.js';
-import { asUsage } from './usage.js';
+import { createDeps } from '../../shared/platform/runtime.js';
+import { createLogger } from '../../shared/logger.js';
+import type { SparkFunction } from '../../shared/platform/function.js';
+import { fitToFunction } from '../../shared/platform/fit-to-function.js';
+import { isHttpResult } from '../../shared/platform/http-response.js';
+import { findFunction } from '../../shared/platform/invoke.js';
+import { normalizeTrigger } from '../../shared/platform/normalize.js';
+import type { HttpResult } from '../../shared/platform/trigger.js';
+import { asUsage } from '../../shared/as-usage.js';
 import { invokeOutput } from './invoke-output.js';
 import { readEventSource } from './read-event.js';
 import { runDemo } from './demo.js';
 import { startServe } from './serve.js';
-import { SHUTDOWN_GRACE_MS } from '../http/server.js';
+import { SHUTDOWN_GRACE_MS } from '../../shared/http/server.js';
 import { setTimeout as delay } from 'node:timers/promises';
 
 /** Where a command writes; tests pass their own. */
@@ -159,7 +159,7 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
     .option('--namespace <namespace>', 'clean this namespace (repeatable; default: SPARKFN_JANITOR_NAMESPACES, else all)', (value: string, list: string[] = []) => [...list, value])
     .action(async (options: { dryRun?: boolean; namespace?: string[] }) => {
       const config = loadConfig(io.env);
-      const { kubeConfigFromConfig } = await import('../k8s/client.js');
+      const { kubeConfigFromConfig } = await import('../../shared/k8s/client.js');
       const { janitorFailure, runJanitorCli } = await import('../../functions/janitor/cli.js');
       const { settingsFromConfig } = await import('../../functions/janitor/settings.js');
       const kubeConfig = await kubeConfigFromConfig(config);

@@ -1,17 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { ApiException, AuthorizationV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { loadConfig, type Config } from '../config.js';
-import { ConfigError, SparkfnError, errorMessage } from '../errors.js';
-import { kubeConfigFromConfig } from '../k8s/client.js';
-import { requestJson } from '../k8s/raw-request.js';
-import { accessResourceName, REQUIRED_ACCESS, type RequiredAccess } from '../k8s/required-access.js';
-import { createKafka } from '../kafka/client.js';
-import { silentLogger } from '../logger.js';
-import type { ObjectStore } from '../store/object-store.js';
-import { openStore } from '../store/open-store.js';
-import { probeCreateOnly } from '../store/create-only.js';
-import { getBuffer } from '../store/read.js';
-import { formatTable } from './table.js';
+import { loadConfig, type Config } from '../../shared/config.js';
+import { ConfigError, SparkfnError, errorMessage } from '../../shared/errors.js';
+import { kubeConfigFromConfig } from '../../shared/k8s/client.js';
+import { requestJson } from '../../shared/k8s/raw-request.js';
+import { accessResourceName, REQUIRED_ACCESS, type RequiredAccess } from '../../shared/k8s/required-access.js';
+import { createKafka } from '../../shared/kafka/client.js';
+import { silentLogger } from '../../shared/logger.js';
+import type { ObjectStore } from '../../shared/store/object-store.js';
+import { openStore } from '../../shared/store/open-store.js';
+import { probeCreateOnly } from '../../shared/store/create-only.js';
+import { getBuffer } from '../../shared/store/read.js';
+import { formatTable } from '../../shared/text/table.js';
 
 /**
  * How long each part may take to answer before doctor calls it unreachable: a black-holed address

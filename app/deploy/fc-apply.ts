@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { errorMessage } from '../errors.js';
+import { errorMessage } from '../../shared/errors.js';
 import { crc64 } from './crc64.js';
 import { isNotFound, type FcApi } from './fc-client.js';
 import type { DesiredFunction, DesiredState, FcFunctionConfig } from './fc-plan.js';

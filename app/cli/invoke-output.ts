@@ -1,4 +1,4 @@
-import { isHttpResult } from '../platform/http-response.js';
+import { isHttpResult } from '../../shared/platform/http-response.js';
 
 /** Content types printed as text; any other body is printed as base64. */
 const TEXT_TYPE = /^\s*(text\/|application\/(json|[\w.+-]*\+json|xml|[\w.+-]*\+xml|javascript)\b)/i;

@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../shared/errors.js';
 import { fcTriggers, type FcTrigger } from './fc-triggers.js';
 
 /**

@@ -1,9 +1,9 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { Config } from '../config.js';
-import type { Deps } from '../deps.js';
-import { ConfigError } from '../errors.js';
-import type { Readiness } from '../health/readiness.js';
-import { LeaderElector, defaultIdentity, type LeaderSnapshot } from '../k8s/leader-election.js';
+import type { Config } from '../../shared/config.js';
+import type { Deps } from '../../shared/deps.js';
+import { ConfigError } from '../../shared/errors.js';
+import type { Readiness } from '../../shared/health/readiness.js';
+import { LeaderElector, defaultIdentity, type LeaderSnapshot } from '../../shared/k8s/leader-election.js';
 
 /**
  * A replica that has not had an answer about the Lease for two lease durations cannot take over

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 const PROBE = join(import.meta.dirname, 'probe.mjs');
 
-/** What shared/build/probe.mjs prints, plus the probe process's wall time. */
+/** What app/build/probe.mjs prints, plus the probe process's wall time. */
 export interface ProbeResult {
   /** Spawn to exit of the whole `node` process. */
   wallMs: number;
@@ -15,7 +15,7 @@ export interface ProbeResult {
 }
 
 /**
- * Runs `node shared/build/probe.mjs [bundle target event]` in a fresh process with `env` added to
+ * Runs `node app/build/probe.mjs [bundle target event]` in a fresh process with `env` added to
  * this one's environment. Without a bundle it imports nothing: the baseline.
  */
 export function runProbe(args: { bundle?: string; target?: string; event?: string; env?: Record<string, string> } = {}): ProbeResult {

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import type { Config } from '../config.js';
-import { ConfigError, SparkfnError, errorMessage } from '../errors.js';
+import type { Config } from '../../shared/config.js';
+import { ConfigError, SparkfnError, errorMessage } from '../../shared/errors.js';
 import { applySteps, planSteps, type DeploySummary, type PlanStep } from '../deploy/fc-apply.js';
 import { createFcClient, type FcApi } from '../deploy/fc-client.js';
 import { planFc } from '../deploy/fc-plan.js';
-import { formatTable } from './table.js';
+import { formatTable } from '../../shared/text/table.js';
 
 /** Where `npm run build` writes the FC bundles, one folder per function. */
 export const DEFAULT_FC_BUNDLE_ROOT = 'dist/fc';

@@ -1,4 +1,4 @@
-import { InvalidInputError, UsageError } from '../errors.js';
+import { InvalidInputError, UsageError } from './errors.js';
 
 /**
  * Runs `check` and turns the InvalidInputError it throws into a UsageError (exit 2): for input

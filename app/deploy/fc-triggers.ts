@@ -1,4 +1,4 @@
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../../shared/errors.js';
 
 /**
  * The serverless.yml events of one function mapped onto Function Compute (FC 2.0 API, 2016-08-15)

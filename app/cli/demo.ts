@@ -1,16 +1,16 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../config.js';
-import type { Deps } from '../deps.js';
-import { errorMessage } from '../errors.js';
-import type { SparkFunction } from '../platform/function.js';
-import { normalizeTrigger } from '../platform/normalize.js';
-import { createDeps } from '../platform/runtime.js';
-import type { TriggerInput } from '../platform/trigger.js';
-import { createLogger } from '../logger.js';
-import { getBuffer } from '../store/read.js';
-import { formatTable } from './table.js';
+import type { Config } from '../../shared/config.js';
+import type { Deps } from '../../shared/deps.js';
+import { errorMessage } from '../../shared/errors.js';
+import type { SparkFunction } from '../../shared/platform/function.js';
+import { normalizeTrigger } from '../../shared/platform/normalize.js';
+import { createDeps } from '../../shared/platform/runtime.js';
+import type { TriggerInput } from '../../shared/platform/trigger.js';
+import { createLogger } from '../../shared/logger.js';
+import { getBuffer } from '../../shared/store/read.js';
+import { formatTable } from '../../shared/text/table.js';
 
 /** The repository's events/ folder, found from this file so the demo works from any directory. */
 export const EVENTS_DIR = fileURLToPath(new URL('../../events/', import.meta.url));

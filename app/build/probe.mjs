@@ -1,8 +1,8 @@
 // Runs one built bundle in this (fresh) process the way its platform would, and prints one JSON
 // line: { importMs, handlerType, firstEventMs?, result?, error? }. Plain JavaScript so that a probe
 // process pays for nothing but Node and the bundle: the cold-start bench and test/build use it.
-//   node shared/build/probe.mjs                                   import nothing (the baseline)
-//   node shared/build/probe.mjs <bundle> [lambda|fc] [event.json] import it, then invoke once
+//   node app/build/probe.mjs                                   import nothing (the baseline)
+//   node app/build/probe.mjs <bundle> [lambda|fc] [event.json] import it, then invoke once
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';

@@ -1,22 +1,22 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Config } from '../config.js';
-import type { Deps } from '../deps.js';
-import { errorMessage } from '../errors.js';
-import { startPartProbes } from '../health/part-probes.js';
-import { Readiness, type ComponentReporter } from '../health/readiness.js';
-import { jsonResult, startHttpServer, type Route } from '../http/server.js';
-import { tlsFilesFromConfig } from '../http/tls-files.js';
+import type { Config } from '../../shared/config.js';
+import type { Deps } from '../../shared/deps.js';
+import { errorMessage } from '../../shared/errors.js';
+import { startPartProbes } from '../../shared/health/part-probes.js';
+import { Readiness, type ComponentReporter } from '../../shared/health/readiness.js';
+import { jsonResult, startHttpServer, type Route } from '../../shared/http/server.js';
+import { tlsFilesFromConfig } from '../../shared/http/tls-files.js';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { HttpResult } from '../platform/trigger.js';
-import { kubeConfigFromConfig } from '../k8s/client.js';
-import type { LeaderSnapshot } from '../k8s/leader-election.js';
+import type { HttpResult } from '../../shared/platform/trigger.js';
+import { kubeConfigFromConfig } from '../../shared/k8s/client.js';
+import type { LeaderSnapshot } from '../../shared/k8s/leader-election.js';
 import { leaderElectionEnabled, runUnderLeadership } from './serve-leadership.js';
-import { watchResource, type ResourceWatch, type WatchStatus } from '../k8s/watch.js';
-import { DEFAULT_MAX_WAIT_TIME_MS, runKafkaConsumer, type KafkaConsumerOptions } from '../kafka/consumer.js';
-import type { SparkFunction } from '../platform/function.js';
-import { isHttpResult } from '../platform/http-response.js';
-import { invokeByName } from '../platform/invoke.js';
-import { createDeps } from '../platform/runtime.js';
+import { watchResource, type ResourceWatch, type WatchStatus } from '../../shared/k8s/watch.js';
+import { DEFAULT_MAX_WAIT_TIME_MS, runKafkaConsumer, type KafkaConsumerOptions } from '../../shared/kafka/consumer.js';
+import type { SparkFunction } from '../../shared/platform/function.js';
+import { isHttpResult } from '../../shared/platform/http-response.js';
+import { invokeByName } from '../../shared/platform/invoke.js';
+import { createDeps } from '../../shared/platform/runtime.js';
 
 /** How often a schedule-triggered function runs under `sparkfn serve` unless it says otherwise. */
 export const DEFAULT_SCHEDULE_EVERY_MS = 60_000;

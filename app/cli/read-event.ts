@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
-import { UsageError, errorMessage } from '../errors.js';
-import { streamToBuffer } from '../store/read.js';
+import { UsageError, errorMessage } from '../../shared/errors.js';
+import { streamToBuffer } from '../../shared/store/read.js';
 
 /** Reads a trigger payload from a file, or from standard input when `source` is `-`; UsageError (exit 2) when it cannot. */
 export async function readEventSource(source: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<Buffer> {
