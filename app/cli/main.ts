@@ -146,10 +146,11 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
     .option('--by <namespace|day|label:key>', 'grouping', 'namespace')
     .option('--format <table|csv|json|html>', 'output format', 'table')
     .option('--out <file>', 'where --format html writes its page', 'cost-report.html')
-    .action(async (options: { from?: string; to?: string; by: string; format: string; out: string }) => {
+    .option('--logs-url <url>', "log-viewer's base URL for the page's log links (default: relative links, logs/<appId>)")
+    .action(async (options: { from?: string; to?: string; by: string; format: string; out: string; logsUrl?: string }) => {
       const config = loadConfig(io.env);
       const { costReportCommand } = await import('../../functions/job-cost/report-cli.js');
-      await costReportCommand(createDeps(config, { logger: createLogger('warn', 2) }).store, options, Date.now(), io.out);
+      await costReportCommand(createDeps(config, { logger: createLogger('warn', 2) }).store, { ...options, ...(config.SPARKFN_COST_PRICE_FILE ? { priceFile: config.SPARKFN_COST_PRICE_FILE } : {}) }, Date.now(), io.out);
     });
 
   program

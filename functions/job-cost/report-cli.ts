@@ -5,6 +5,8 @@ import type { ObjectStore } from '../../shared/store/object-store.js';
 import { formatTable } from '../../shared/text/table.js';
 import { buildReport, parseGroupBy, reportCells, reportCsv } from './report.js';
 import { reportHtml } from './report-html.js';
+import { buildCostPage } from './report-model.js';
+import { loadPriceFile } from './price-file.js';
 
 /** How many days `cost report` covers when --from is not given. */
 export const DEFAULT_REPORT_DAYS = 30;
@@ -17,6 +19,10 @@ export interface ReportCliOptions {
   format?: string;
   /** Where the html page goes (default cost-report.html). */
   out?: string;
+  /** log-viewer's base URL for the page's log links (relative `logs/<appId>` without it). */
+  logsUrl?: string;
+  /** The price file (SPARKFN_COST_PRICE_FILE), to price the spot pods on-demand for the page's savings. */
+  priceFile?: string;
 }
 
 /**
@@ -32,14 +38,17 @@ export async function costReportCommand(store: ObjectStore, options: ReportCliOp
   const from = options.from === undefined ? new Date(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_REPORT_DAYS - 1) * 86_400_000).toISOString().slice(0, 10) : calendarDay(options.from, '--from');
   if (from > to) throw new UsageError(`--from ${from} is after --to ${to}; the period would be empty.`, 'bad-period');
   const by = asUsage(() => parseGroupBy(options.by ?? 'namespace'));
+  if (format === 'html') {
+    const path = options.out ?? 'cost-report.html';
+    const logViewerBase = options.logsUrl === undefined ? undefined : logsBase(options.logsUrl);
+    const prices = options.priceFile ? await loadPriceFile(options.priceFile) : undefined;
+    const model = await buildCostPage(store, { from, to, by, ...(prices ? { prices } : {}), ...(logViewerBase ? { logViewerBase } : {}) });
+    await writeFile(path, reportHtml(model));
+    return out(`wrote ${path} (${model.rows.length} app(s), ${from} to ${to})\n`);
+  }
   const report = await buildReport(store, { from, to, by });
   if (format === 'json') return out(JSON.stringify(report, null, 2) + '\n');
   if (format === 'csv') return out(reportCsv(report));
-  if (format === 'html') {
-    const path = options.out ?? 'cost-report.html';
-    await writeFile(path, reportHtml(report));
-    return out(`wrote ${path} (${report.rows.length} group(s), ${report.from} to ${report.to})\n`);
-  }
   const [header, ...rows] = reportCells(report);
   out(`Spark job cost by ${report.by}, ${report.from} to ${report.to} (spot at its upper bound)\n`);
   out((rows.length ? formatTable(header!, rows) : 'No cost records in this period.') + '\n');
@@ -53,5 +62,17 @@ export function calendarDay(value: string, option: string): string {
   if (!Number.isFinite(ms) || new Date(ms).toISOString().slice(0, 10) !== value) {
     throw new UsageError(`${option} must be a day as YYYY-MM-DD, such as 2026-03-31; ${JSON.stringify(value)} is not one.`, 'bad-day');
   }
+  return value;
+}
+
+/** `--logs-url`: log-viewer's base, an http(s) URL or an absolute path (`/sparkfn`); UsageError otherwise. */
+export function logsBase(value: string): string {
+  let ok = value.startsWith('/') && !value.startsWith('//');
+  try {
+    ok ||= ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    // not a URL: only a path will do
+  }
+  if (!ok) throw new UsageError(`--logs-url must be log-viewer's base URL, such as https://logs.example.com, or a path such as /sparkfn; ${JSON.stringify(value)} is not one.`, 'bad-logs-url');
   return value;
 }
