@@ -13,7 +13,7 @@ h1{font-size:1.5rem;margin:.2rem 0}h2{font-size:1.15rem;margin:2rem 0 .5rem;bord
 .card dt{color:#4b5563;font-size:.85rem}.card dd{margin:0;font-size:1.35rem;font-variant-numeric:tabular-nums;overflow-wrap:anywhere}
 .card dd small{display:block;font-size:.85rem;color:#4b5563}
 .up{color:#b42318}.down{color:#067647}
-.scroll{overflow-x:auto;max-width:100%}
+.scroll{overflow-x:auto;max-width:100%;position:relative}
 svg.chart{width:100%;min-width:560px;height:auto;font-size:13px}
 svg .grid{stroke:#e5e7eb}svg .axis{stroke:#6b7280}svg text{fill:#374151}
 .legend{list-style:none;padding:0;margin:.5rem 0;display:flex;flex-wrap:wrap;gap:.4rem 1rem}
@@ -22,6 +22,7 @@ table{border-collapse:collapse;width:100%}
 caption{text-align:left;color:#4b5563;padding:.25rem 0}
 th,td{padding:.3rem .5rem;border-bottom:1px solid #e5e7eb;text-align:left;vertical-align:top}
 th{background:#f3f4f6;font-weight:600;white-space:nowrap}
+td.nowrap{white-space:nowrap}
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 th button{font:inherit;font-weight:600;background:none;border:0;padding:0;cursor:pointer;color:inherit}
 th button:focus-visible,a:focus-visible,.scroll:focus-visible{outline:2px solid #2563eb;outline-offset:2px}
@@ -30,7 +31,6 @@ code{font-size:.85em;overflow-wrap:anywhere}
 .flag{display:inline-block;border-radius:.25rem;padding:0 .3rem;margin:0 .2rem .1rem 0;font-size:.8rem;background:#fef3c7;color:#713f12}
 .flag.unpriced,.flag.errors{background:#fee2e2;color:#7f1d1d}
 .empty{border:1px solid #d8dde3;border-radius:.5rem;padding:1rem;background:#f9fafb}
-.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .download{display:inline-block;margin:.5rem 0;padding:.35rem .7rem;border:1px solid #2563eb;border-radius:.35rem;color:#1d4ed8;text-decoration:none}
 ${paletteCss()}
 `;
@@ -142,7 +142,7 @@ function capacitySection(model: CostPageModel): string {
 
 function topSection(model: CostPageModel): string {
   const rows = model.top
-    .map((r, i) => `<tr><td class="n">${i + 1}</td><td>${appName(r)}</td><td>${e(r.group)}</td><td class="n">${e(formatDuration(r.durationSeconds))}</td><td class="n">${r.executors}</td><td class="n">${e(money(model, r.total))}</td><td><a href="${e(r.logsUrl)}">logs<span class="visually-hidden"> of ${e(r.appId)}</span></a></td></tr>`)
+    .map((r, i) => `<tr><td class="n">${i + 1}</td><td>${appName(r)}</td><td>${e(r.group)}</td><td class="n">${e(formatDuration(r.durationSeconds))}</td><td class="n">${r.executors}</td><td class="n">${e(money(model, r.total))}</td><td><a href="${e(r.logsUrl)}" aria-label="logs of ${e(r.appId)}">logs</a></td></tr>`)
     .join('\n');
   return `<section aria-labelledby="top-h"><h2 id="top-h">The ${model.top.length} costliest apps</h2>
 <div class="scroll" tabindex="0" role="region" aria-labelledby="top-h"><table id="top"><thead><tr><th scope="col" class="n">#</th><th scope="col">app</th><th scope="col">${e(model.groupTitle)}</th><th scope="col" class="n">duration</th><th scope="col" class="n">executors</th><th scope="col" class="n">cost</th><th scope="col">logs</th></tr></thead>
@@ -190,7 +190,7 @@ function appsSection(model: CostPageModel): string {
   const body = model.rows
     .map((r) => `<tr>${cols.map((c) => {
       const cell = c.cell(r);
-      return `<td${c.type === 'number' ? ' class="n"' : ''} data-v="${e(cell.value)}">${cell.html ?? e(cell.text)}</td>`;
+      return `<td${c.type === 'number' ? ' class="n"' : c.title === 'day' ? ' class="nowrap"' : ''} data-v="${e(cell.value)}">${cell.html ?? e(cell.text)}</td>`;
     }).join('')}</tr>`)
     .join('\n');
   const file = `spark-cost-${model.from}-to-${model.to}.csv`;

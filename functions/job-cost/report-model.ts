@@ -2,6 +2,7 @@ import type { ObjectStore } from '../../shared/store/object-store.js';
 import type { CostRecord, PodCost } from './cost-record.js';
 import type { PriceFile } from './price-file.js';
 import { pricePod } from './pricing.js';
+import { formatMoney } from './report-format.js';
 import { addDays, daysBetween, readRecords, type DatedRecord } from './record-reader.js';
 import type { GroupBy } from './report.js';
 
@@ -160,7 +161,7 @@ export function recordFlags(record: CostRecord): RecordFlag[] {
   // buildRecord words a missing price file, and a pod it could not price, this way.
   const priceErrors = unpriced ? errors.filter((e) => /price|not in the totals/i.test(e)) : [];
   if (unpriced) flags.push({ kind: 'unpriced', reason: priceErrors.join(' ') || (record.cost ? `${unpricedPods} pod(s) have no price and are not in the totals` : 'the record has no money') });
-  if (record.upperBound && record.cost) flags.push({ kind: 'upper-bound', reason: `spot money is at its upper bound (${record.cost.spot} ${record.cost.currency}; expected ${record.cost.spotExpected})` });
+  if (record.upperBound && record.cost) flags.push({ kind: 'upper-bound', reason: `spot money is at its upper bound, ${formatMoney(record.cost.spot, record.cost.currency)}; at the expected spot price it is ${formatMoney(record.cost.spotExpected, record.cost.currency)}` });
   if (record.incomplete) flags.push({ kind: 'incomplete', reason: incompleteReason(record) });
   const unlisted = errors.filter((e) => !priceErrors.includes(e));
   if (unlisted.length > 0) flags.push({ kind: 'errors', reason: unlisted.join(' ') });

@@ -121,7 +121,7 @@ describe('sparkfn cost report', () => {
     expect(await main(['node', 'sparkfn', 'cost', 'report', '--from', '2018-01-01', '--to', '2019-12-31', '--format', 'html', '--out', page], html.value)).toBe(0);
     const body = await readFile(page, 'utf8');
     expect(body).toContain('<svg');
-    expect(body).toContain('<table id="costs">');
+    expect(body).toContain('<table id="apps">');
     expect(body).not.toMatch(/<script[^>]+src=|<link[^>]+href=|https?:\/\//);
   });
 
