@@ -115,7 +115,7 @@ function chartSection(model: CostPageModel): string {
     })
     .join('\n');
   return `<section aria-labelledby="daily-h"><h2 id="daily-h">${e(title)}</h2>
-<div class="scroll">${stackedBarChart({ id: 'daily-chart', title, days: model.days, groups: model.groups, values: model.daily, currency: model.currency })}</div>
+<div class="scroll" tabindex="0" role="region" aria-label="chart: ${e(title)}">${stackedBarChart({ id: 'daily-chart', title, days: model.days, groups: model.groups, values: model.daily, currency: model.currency })}</div>
 <ul class="legend" aria-label="legend">${legend}</ul>
 <details><summary>The same figures as a table</summary><div class="scroll" tabindex="0" role="region" aria-label="cost per day as a table"><table id="daily-table"><caption>${e(title)}</caption><thead>${head}</thead><tbody>${body}</tbody></table></div></details>
 </section>`;
@@ -132,7 +132,7 @@ function capacitySection(model: CostPageModel): string {
         ? "Spot pods are priced on-demand at the records' spot upper bound (the on-demand price, unless a SpotWithPriceLimit limit was lower): with no price file given to the report, the savings are at least these."
         : 'No spot pod was priced in this period.';
   return `<section aria-labelledby="capacity-h"><h2 id="capacity-h">Spot, on-demand and spot fallback</h2>
-<div class="scroll"><table id="capacity"><caption>Pod-hours (drivers and executors) and money by how the pods were billed</caption>
+<div class="scroll" tabindex="0" role="region" aria-labelledby="capacity-h"><table id="capacity"><caption>Pod-hours (drivers and executors) and money by how the pods were billed</caption>
 <thead><tr><th scope="col">capacity</th><th scope="col" class="n">pod-hours</th><th scope="col" class="n">cost (upper bound)</th><th scope="col" class="n">expected</th></tr></thead>
 <tbody>${row('cap-on-demand', 'on-demand', mix.onDemand)}${row('cap-spot', 'spot', mix.spot)}${row('cap-fallback', 'spot fallback (billed on-demand)', mix.fallback)}
 <tr id="cap-unpriced"><th scope="row">unpriced</th><td class="n">${e(formatHours(mix.unpriced.podSeconds))}</td><td class="n">\u2014</td><td class="n">\u2014</td></tr></tbody></table></div>
