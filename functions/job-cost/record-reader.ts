@@ -58,6 +58,7 @@ export async function readRecords(store: ObjectStore, from: string, to: string):
     try {
       const record = JSON.parse((await getBuffer(store, key)).toString('utf8')) as CostRecord;
       if (typeof record !== 'object' || record === null || typeof record.appId !== 'string' || typeof record.namespace !== 'string') throw new Error('it is not a cost record (no appId / namespace)');
+      if (record.cost && (typeof record.cost.total !== 'number' || typeof record.cost.expected !== 'number')) throw new Error('its cost has no numeric total / expected');
       return { day, key, record };
     } catch (err) {
       problems.push(`${key} is not readable: ${errorMessage(err)}`);

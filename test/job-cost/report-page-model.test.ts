@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatDuration, formatMoney, formatRatio } from '../../functions/job-cost/report-format.js';
 import { appRowsCsv, buildCostPage, costPageModel, previousPeriod, recordFlags, TOP_APPS } from '../../functions/job-cost/report-model.js';
 import { readRecords } from '../../functions/job-cost/record-reader.js';
+import { reportHtml } from '../../functions/job-cost/report-html.js';
 import { niceTicks } from '../../functions/job-cost/report-svg.js';
 import { CURRENT_APPS, handTotal, HOUR_ON_DEMAND, HOUR_SPOT_EXPECTED, OUTSIDE_APPS, PERIOD, planRecord, PREVIOUS, PREVIOUS_APPS, PRICE_LIMIT_PER_HOUR, writePlans } from './report-fixtures.js';
 import { examplePrices, tempStore } from './support.js';
@@ -111,9 +112,16 @@ describe('cost report model', () => {
   it('reports a record that does not parse and reads the others', async () => {
     const store = await fixtureStore();
     await store.put('costs/dt=2026-01-11/spark-jobs/broken.json', '{"appId": ');
+    await store.put('costs/dt=2026-01-12/spark-jobs/odd.json', JSON.stringify({ appId: 'odd', namespace: 'spark-jobs', cost: { total: '3' } }));
     const { records, problems } = await readRecords(store, PERIOD.from, PERIOD.to);
     expect(records).toHaveLength(CURRENT_APPS.length);
-    expect(problems).toEqual([expect.stringMatching(/^costs\/dt=2026-01-11\/spark-jobs\/broken\.json is not readable: /)]);
+    expect(problems).toEqual([
+      expect.stringMatching(/^costs\/dt=2026-01-11\/spark-jobs\/broken\.json is not readable: /),
+      'costs/dt=2026-01-12/spark-jobs/odd.json is not readable: its cost has no numeric total / expected',
+    ]);
+    const model = await buildCostPage(store, { ...PERIOD, by: byTeam });
+    expect(model.totals.total).toBeCloseTo(handTotal(CURRENT_APPS), 6);
+    expect(model.problems).toHaveLength(2);
   });
 
   it.each([
@@ -150,5 +158,14 @@ describe('cost report model', () => {
     const { record } = planRecord({ ...CURRENT_APPS[3]! }, await examplePrices());
     expect(recordFlags({ ...record, source: 'none' })).toContainEqual({ kind: 'incomplete', reason: expect.stringMatching(/neither an event log nor ledger/) });
     expect(recordFlags(record)).toContainEqual({ kind: 'incomplete', reason: expect.stringMatching(/event log stops before the app ended/) });
+  });
+
+  it('says on an empty page which period was asked and what the period before held', async () => {
+    const prices = await examplePrices();
+    const previous = PREVIOUS_APPS.map((p) => ({ day: p.day, key: p.appId, record: planRecord(p, prices).record }));
+    const html = reportHtml(costPageModel([], previous, { ...PERIOD, by: byTeam }));
+    expect(html).toContain('No cost records from 2026-01-10 to 2026-01-16.');
+    expect(html).toContain('The previous period, 2026-01-03 to 2026-01-09, has 2 app(s) costing CN¥4.32.');
+    expect(html).not.toContain('id="apps"');
   });
 });
