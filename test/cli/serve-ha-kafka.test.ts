@@ -25,6 +25,13 @@ const RECORDS = WAVES * PER_WAVE;
 const WAVE_EVERY_MS = 300;
 /** After these waves replica-0 is SIGKILLed and started again. */
 const KILL_AFTER_WAVES = [10, 25];
+/**
+ * After this wave replica-1 is frozen (SIGSTOP) past the session timeout, so the group drops it
+ * and hands its partitions on, then thawed: it comes back a zombie that may archive a batch the
+ * new owner archives too, and whose commit the group refuses.
+ */
+const FREEZE_AFTER_WAVE = 17;
+const FREEZE_MS = FAST_CONSUMER.sessionTimeout + 2_000;
 /** Two executors per partition: every batch writes more than one chunk. */
 const EXECUTORS_PER_PARTITION = 2;
 /** Bounds on waiting (tsx compiles the sources on start; the machine is shared). */
@@ -88,7 +95,7 @@ describe('sparkfn serve as three replicas in one Kafka consumer group', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  it('archives every offset of 6 partitions exactly once while a replica is SIGKILLed and restarted twice, committing only what was archived', async () => {
+  it('archives every offset of 6 partitions exactly once while a replica is SIGKILLed and restarted twice and another frozen past its session, committing only what was archived', async () => {
     kafka = await startMockKafka({ host: 'python3' });
     const topic = `spark-logs-${randomUUID().slice(0, 8)}`;
     const group = `sparkfn-ha-${randomUUID().slice(0, 8)}`;
@@ -135,6 +142,7 @@ describe('sparkfn serve as three replicas in one Kafka consumer group', () => {
     audit.catch(() => {});
 
     const killed: ServeChild[] = [];
+    let frozen: Promise<void> = Promise.resolve();
     for (let wave = 0; wave < WAVES; wave++) {
       const messages = Array.from({ length: PER_WAVE }, (_, i) => {
         const partition = i % PARTITIONS;
@@ -151,8 +159,14 @@ describe('sparkfn serve as three replicas in one Kafka consumer group', () => {
         killed.push(victim);
         children[0] = await startServeChild(env);
       }
+      if (wave === FREEZE_AFTER_WAVE) {
+        const zombie = children[1]!;
+        process.kill(zombie.pid, 'SIGSTOP');
+        frozen = new Promise<void>((r) => setTimeout(r, FREEZE_MS)).then(() => void process.kill(zombie.pid, 'SIGCONT'));
+      }
       await new Promise((r) => setTimeout(r, WAVE_EVERY_MS));
     }
+    await frozen;
 
     const deadline = Date.now() + DRAIN_MS;
     while ((await uncommitted(kafka.brokers, group, topic)) > 0) {
@@ -203,7 +217,7 @@ describe('sparkfn serve as three replicas in one Kafka consumer group', () => {
     expect([...committed].sort(([a], [b]) => a - b).map(([, o]) => Number(o))).toEqual(produced);
 
     console.log(
-      `kafka HA: ${RECORDS} records over ${PARTITIONS} partitions; ${killed.length} SIGKILLs; ${joins} group joins, ${rejoins.length} consumer rejoins (${rejoins.join(', ')}); ` +
+      `kafka HA: ${RECORDS} records over ${PARTITIONS} partitions; ${killed.length} SIGKILLs, 1 freeze of ${FREEZE_MS} ms; ${joins} group joins, ${rejoins.length} consumer rejoins (${rejoins.join(', ')}); ` +
         `${copies - RECORDS} records archived twice before compaction (${summary.dropped} dropped by it); ${audits} commit audits`,
     );
     expect(audits).toBeGreaterThan(5);
