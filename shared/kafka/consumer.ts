@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { SparkfnError, errorMessage } from '../errors.js';
 import type { KafkaBatchInput, KafkaRecord } from '../platform/trigger.js';
 import { createKafka } from './client.js';
-import { MAX_REJOINS_WITHOUT_JOIN, rejoinDelayMs, rejoinReason } from './group-rejoin.js';
+import { MAX_REJOINS_PER_WINDOW, MAX_REJOINS_WITHOUT_JOIN, REJOIN_WINDOW_MS, rejoinDelayMs, rejoinReason } from './group-rejoin.js';
 
 /**
  * Upper bound on the bytes one fetch returns per partition, and so on one handler call: the
@@ -77,7 +77,8 @@ export interface KafkaConsumerHandle {
   /**
    * Resolves once `stop()` has finished; rejects if the consumer died on its own: kafkajs gave up
    * on an error that is not a group-coordination one, or the group could not be joined again
-   * `MAX_REJOINS_WITHOUT_JOIN` times in a row. Transient failures, including a throwing handler,
+   * `MAX_REJOINS_WITHOUT_JOIN` times in a row, or threw it out `MAX_REJOINS_PER_WINDOW` times
+   * within `REJOIN_WINDOW_MS`. Transient failures, including a throwing handler,
    * are retried by kafkajs, and group-coordination errors by joining again; neither settles it.
    */
   readonly done: Promise<void>;
@@ -122,6 +123,7 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<K
   let current: Consumer | undefined;
   let stopped = false;
   let rejoins = 0;
+  const recentRejoins: number[] = [];
   let rejoinTimer: NodeJS.Timeout | undefined;
   let restarting: Promise<void> | undefined;
 
@@ -134,8 +136,11 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<K
   const rejoinOrGiveUp = (error: Error, joining: boolean) => {
     if (stopped) return;
     const reason = rejoinReason(error, { joining });
-    if (reason === undefined || rejoins >= MAX_REJOINS_WITHOUT_JOIN) return giveUp(error);
+    const now = performance.now();
+    while (recentRejoins.length > 0 && recentRejoins[0]! < now - REJOIN_WINDOW_MS) recentRejoins.shift();
+    if (reason === undefined || rejoins >= MAX_REJOINS_WITHOUT_JOIN || recentRejoins.length >= MAX_REJOINS_PER_WINDOW) return giveUp(error);
     rejoins++;
+    recentRejoins.push(now);
     const delayMs = rejoinDelayMs(rejoins);
     logger.warn({ reason, attempt: rejoins, delayMs, err: errorMessage(error) }, 'kafka consumer rejoins its group');
     options.onRejoin?.(reason);

@@ -27,6 +27,13 @@ const REJOIN_WHILE_JOINING_ERROR_TYPES: ReadonlySet<string> = new Set(['INVALID_
 
 /** Rejoins in a row, without a successful group join between them, before the consumer is given up. */
 export const MAX_REJOINS_WITHOUT_JOIN = 6;
+/**
+ * Rejoins within `REJOIN_WINDOW_MS`, joined or not, before the consumer is given up: a group that
+ * rebalances now and then is normal, one that throws the consumer out every few seconds is not,
+ * and the process should exit and say so rather than flap.
+ */
+export const MAX_REJOINS_PER_WINDOW = 20;
+export const REJOIN_WINDOW_MS = 10 * 60_000;
 /** First wait before a rejoin; doubled for each further one in a row, up to `MAX_REJOIN_DELAY_MS`. */
 export const REJOIN_DELAY_MS = 300;
 /** kafkajs' own maxRetryTime would be 30 s; a consumer out of its group is not archiving, so wait less. */
