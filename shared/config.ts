@@ -53,6 +53,11 @@ export const DEFAULT_LEASE_NAME = 'sparkfn-singletons';
 export const DEFAULT_LEASE_DURATION_MS = 15_000;
 export const DEFAULT_LEASE_RENEW_DEADLINE_MS = 10_000;
 export const DEFAULT_LEASE_RETRY_PERIOD_MS = 2_000;
+/**
+ * How long `sparkfn serve` keeps answering HTTP after SIGTERM while /readyz already says 503: 0 here,
+ * so a local Ctrl-C stops at once; deploy/ sets 5 s, the time endpoints take to drop a pod everywhere.
+ */
+export const DEFAULT_SHUTDOWN_DELAY_MS = 0;
 
 /** A numeric variable, with one message (which says the fix) for every way its value can be wrong. */
 const numberIn = (message: string, { min, max, integer = true }: { min?: number; max?: number; integer?: boolean }) => {
@@ -165,6 +170,11 @@ const schema = z.object({
   SPARKFN_KAFKA_CLIENT_ID: z.string().min(1).default('sparkfn'),
   SPARKFN_KAFKA_FROM_BEGINNING: bool('SPARKFN_KAFKA_FROM_BEGINNING').default(true),
   SPARKFN_KAFKA_MAX_RECORD_ATTEMPTS: numberIn('SPARKFN_KAFKA_MAX_RECORD_ATTEMPTS must be a whole number of attempts from 1 to 100', { min: 1, max: 100 }).default(DEFAULT_KAFKA_MAX_RECORD_ATTEMPTS),
+  // Consumer-group timings; unset, kafkajs' (Kafka's) defaults apply: session 30 s, heartbeat 3 s, rebalance 60 s.
+  SPARKFN_KAFKA_SESSION_TIMEOUT_MS: wholeNumber('SPARKFN_KAFKA_SESSION_TIMEOUT_MS', 1000, 'milliseconds').optional(),
+  SPARKFN_KAFKA_HEARTBEAT_INTERVAL_MS: wholeNumber('SPARKFN_KAFKA_HEARTBEAT_INTERVAL_MS', 100, 'milliseconds').optional(),
+  SPARKFN_KAFKA_REBALANCE_TIMEOUT_MS: wholeNumber('SPARKFN_KAFKA_REBALANCE_TIMEOUT_MS', 1000, 'milliseconds').optional(),
+  SPARKFN_KAFKA_MAX_WAIT_MS: wholeNumber('SPARKFN_KAFKA_MAX_WAIT_MS', 10, 'milliseconds').optional(),
 
   SPARKFN_K8S_URL: z.url({ message: 'SPARKFN_K8S_URL must be the apiserver URL, e.g. https://10.0.0.1:6443' }).optional(),
   SPARKFN_K8S_TOKEN: z.string().optional(),
@@ -188,6 +198,7 @@ const schema = z.object({
   SPARKFN_HTTP_BODY_MEMORY_BYTES: wholeNumber('SPARKFN_HTTP_BODY_MEMORY_BYTES', 1024, 'bytes').default(DEFAULT_BODY_MEMORY_BYTES),
   SPARKFN_HTTP_KEEP_ALIVE_TIMEOUT_MS: wholeNumber('SPARKFN_HTTP_KEEP_ALIVE_TIMEOUT_MS', 1000, 'milliseconds').default(DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
   SPARKFN_UNREADY_EXIT_SECONDS: wholeNumber('SPARKFN_UNREADY_EXIT_SECONDS', 1, 'seconds').default(DEFAULT_UNREADY_EXIT_SECONDS),
+  SPARKFN_SHUTDOWN_DELAY_MS: numberIn('SPARKFN_SHUTDOWN_DELAY_MS must be a whole number of milliseconds from 0 to 600000', { min: 0, max: 600_000 }).default(DEFAULT_SHUTDOWN_DELAY_MS),
   SPARKFN_LEADER_ELECTION: z
     .enum(['auto', 'on', 'off'], { message: 'SPARKFN_LEADER_ELECTION must be auto (on when a cluster is configured), on or off' })
     .default('auto'),

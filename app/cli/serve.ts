@@ -59,7 +59,11 @@ export interface RunningServe {
   readiness: Readiness;
   /** Who leads the singleton duties, as this replica last saw the Lease; undefined when leader election is off. */
   leadership(): LeaderSnapshot | undefined;
-  /** Stops the singletons and releases the Lease (immediate handover), then HTTP and the Kafka consumer. */
+  /**
+   * Graceful stop (SIGTERM): /readyz answers 503 at once; the singletons stop and the Lease is
+   * released (immediate handover) and the Kafka consumer leaves its group, while HTTP is served
+   * on for SPARKFN_SHUTDOWN_DELAY_MS; then the listeners close and in-flight requests finish.
+   */
   close(): Promise<void>;
 }
 
@@ -90,6 +94,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const stopping = new AbortController();
   deps.metrics.collectProcessMetrics();
   const readiness = new Readiness({ logger, metrics: deps.metrics, exitAfterSeconds: config.SPARKFN_UNREADY_EXIT_SECONDS });
+  let draining = false;
 
   const invokeRoute: Route = {
     path: '/invoke/',
@@ -108,7 +113,8 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     methods: ['GET', 'HEAD'],
     auth: 'public',
     handle: async () => {
-      const ready = readiness.ready;
+      // Draining: still serving, but telling the Service (kube-proxy, the apiserver's webhook client) to stop sending.
+      const ready = readiness.ready && !draining;
       return jsonResult(ready ? 200 : 503, { status: ready ? 'ready' : 'not-ready', components: readiness.snapshot() });
     },
   };
@@ -146,8 +152,12 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const kafkaFunctions = functions.filter((fn) => fn.triggers.includes('kafka'));
   const brokers = kafkaFunctions.length > 0 ? config.SPARKFN_KAFKA_BROKERS : undefined;
   const kafkaPart = brokers ? readiness.component('kafka-consumer') : undefined;
+  const consumerTimings = { ...kafkaTimingsFromConfig(config), ...options.kafkaConsumer };
   const kafkaStaleMs =
-    KAFKA_STALE_PERIODS * Math.max(options.kafkaConsumer?.heartbeatInterval ?? KAFKA_HEARTBEAT_MS, options.kafkaConsumer?.maxWaitTimeInMs ?? DEFAULT_MAX_WAIT_TIME_MS);
+    KAFKA_STALE_PERIODS * Math.max(consumerTimings.heartbeatInterval ?? KAFKA_HEARTBEAT_MS, consumerTimings.maxWaitTimeInMs ?? DEFAULT_MAX_WAIT_TIME_MS);
+  const kafkaRejoins = brokers
+    ? deps.metrics.counter('kafka_consumer_rejoins_total', 'Times the Kafka consumer joined its group again after a group-coordination error, by error type.', ['reason'])
+    : undefined;
   const consumer =
     brokers && kafkaPart
       ? await runKafkaConsumer({
@@ -156,12 +166,13 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
           groupId: config.SPARKFN_KAFKA_GROUP,
           topics: config.SPARKFN_KAFKA_TOPICS,
           fromBeginning: config.SPARKFN_KAFKA_FROM_BEGINNING,
-          ...options.kafkaConsumer,
+          ...consumerTimings,
           logger,
           onStatus: (status) => {
             if (status.state === 'up') kafkaPart.beat(kafkaStaleMs, `no fetch or heartbeat for ${kafkaStaleMs / 1000} s`);
             else kafkaPart.down(status.reason, status.detail);
           },
+          onRejoin: (reason) => kafkaRejoins?.inc({ reason }),
           handler: async (batch) => {
             // Every Kafka function must succeed before the batch's offsets are committed.
             for (const fn of kafkaFunctions) await fn.run(batch, { ...deps, signal: stopping.signal });
@@ -206,15 +217,32 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
     readiness,
     leadership: () => leadership.snapshot(),
     close: async () => {
-      // Singletons first: their work stops and the Lease is released, so another replica takes over at once.
-      await leadership.stop();
+      draining = true;
+      const delayMs = config.SPARKFN_SHUTDOWN_DELAY_MS;
+      if (delayMs > 0) logger.info({ delayMs }, 'shutting down: /readyz answers 503; serving HTTP until the endpoints forget this replica');
+      // At once, not after the delay: the singletons stop and the Lease is released, so another
+      // replica leads within moments; the consumer finishes its batch and leaves the group, so its
+      // partitions move while this replica still answers HTTP.
+      const handedOver = Promise.all([leadership.stop(), consumer?.stop()]);
+      // The endpoints controller, every kube-proxy and the apiserver's webhook client learn that
+      // this pod is going only after a moment; until then they still send here (a preStop sleep).
+      await delay(delayMs);
       readiness.close();
       stopping.abort();
-      await Promise.all([http.close(), consumer?.stop()]);
+      await Promise.all([handedOver, http.close()]);
     },
   };
 }
 
+/** The consumer-group timings the operator set; unset ones are left to kafkajs' defaults. */
+function kafkaTimingsFromConfig(config: Config): NonNullable<ServeOptions['kafkaConsumer']> {
+  return {
+    ...(config.SPARKFN_KAFKA_SESSION_TIMEOUT_MS !== undefined ? { sessionTimeout: config.SPARKFN_KAFKA_SESSION_TIMEOUT_MS } : {}),
+    ...(config.SPARKFN_KAFKA_HEARTBEAT_INTERVAL_MS !== undefined ? { heartbeatInterval: config.SPARKFN_KAFKA_HEARTBEAT_INTERVAL_MS } : {}),
+    ...(config.SPARKFN_KAFKA_REBALANCE_TIMEOUT_MS !== undefined ? { rebalanceTimeout: config.SPARKFN_KAFKA_REBALANCE_TIMEOUT_MS } : {}),
+    ...(config.SPARKFN_KAFKA_MAX_WAIT_MS !== undefined ? { maxWaitTimeInMs: config.SPARKFN_KAFKA_MAX_WAIT_MS } : {}),
+  };
+}
 
 /**
  * Runs each schedule-triggered function every `scheduleEveryMs` until `signal` aborts; a run

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { SparkfnError, errorMessage } from '../errors.js';
 import type { KafkaBatchInput, KafkaRecord } from '../platform/trigger.js';
 import { createKafka } from './client.js';
+import { MAX_REJOINS_PER_WINDOW, MAX_REJOINS_WITHOUT_JOIN, REJOIN_WINDOW_MS, rejoinDelayMs, rejoinReason } from './group-rejoin.js';
 
 /**
  * Upper bound on the bytes one fetch returns per partition, and so on one handler call: the
@@ -56,6 +57,11 @@ export interface KafkaConsumerOptions {
    * (the signs of a live broker); `down` on a crash, a disconnect or a stop.
    */
   onStatus?: (status: ConsumerStatus) => void;
+  /**
+   * Told each time kafkajs gave the consumer up on a group-coordination error (the group
+   * rebalanced under it) and a fresh consumer joins the group again, with the error's type.
+   */
+  onRejoin?: (reason: string) => void;
 }
 
 /** What `onStatus` hears. `detail` may name brokers: for logs, not for public answers. */
@@ -69,9 +75,11 @@ export interface KafkaConsumerHandle {
    */
   stop(): Promise<void>;
   /**
-   * Resolves once `stop()` has finished; rejects if the consumer died on its own (kafkajs gave up
-   * and will not restart it). Transient failures, including a throwing handler, are retried by
-   * kafkajs and do not settle it.
+   * Resolves once `stop()` has finished; rejects if the consumer died on its own: kafkajs gave up
+   * on an error that is not a group-coordination one, or the group could not be joined again
+   * `MAX_REJOINS_WITHOUT_JOIN` times in a row, or threw it out `MAX_REJOINS_PER_WINDOW` times
+   * within `REJOIN_WINDOW_MS`. Transient failures, including a throwing handler,
+   * are retried by kafkajs, and group-coordination errors by joining again; neither settles it.
    */
   readonly done: Promise<void>;
 }
@@ -94,7 +102,7 @@ export interface KafkaConsumerHandle {
  * process.once('SIGTERM', () => void consumer.stop());
  */
 export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<KafkaConsumerHandle> {
-  const { brokers, groupId, topics, handler, signal } = options;
+  const { brokers, groupId, topics, handler, signal, onStatus } = options;
   signal?.throwIfAborted();
   const logger = options.logger.child({ component: 'kafka-consumer', groupId });
   const heartbeatIntervalMs = options.heartbeatInterval ?? KAFKAJS_HEARTBEAT_INTERVAL_MS;
@@ -104,14 +112,6 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<K
     logger: options.logger,
     connectTimeoutMs: options.connectTimeoutMs,
   });
-  const consumer = client.kafka.consumer({
-    groupId,
-    maxBytesPerPartition: options.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION,
-    maxWaitTimeInMs: options.maxWaitTimeInMs ?? DEFAULT_MAX_WAIT_TIME_MS,
-    ...(options.sessionTimeout !== undefined ? { sessionTimeout: options.sessionTimeout } : {}),
-    heartbeatInterval: heartbeatIntervalMs,
-    ...(options.rebalanceTimeout !== undefined ? { rebalanceTimeout: options.rebalanceTimeout } : {}),
-  });
 
   let settle!: { resolve: () => void; reject: (err: Error) => void };
   const done = new Promise<void>((resolve, reject) => {
@@ -120,51 +120,108 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<K
   // Callers that never look at `done` must not turn a crash into an unhandled rejection.
   done.catch(() => {});
 
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    if (payload.restart) {
-      logger.warn({ err: errorMessage(payload.error) }, 'kafka consumer crashed; kafkajs restarts it');
-      return;
-    }
-    logger.error({ err: errorMessage(payload.error) }, 'kafka consumer stopped after an error it cannot recover from');
-    settle.reject(payload.error);
-  });
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    const { memberId, memberAssignment, duration } = payload;
-    logger.info({ memberId, assignment: memberAssignment, ms: duration }, 'kafka consumer joined its group');
-  });
-  const { onStatus } = options;
-  if (onStatus) {
-    const live = () => onStatus({ state: 'up' });
-    consumer.on(consumer.events.GROUP_JOIN, live);
-    consumer.on(consumer.events.FETCH, live);
-    consumer.on(consumer.events.HEARTBEAT, live);
-    consumer.on(consumer.events.CRASH, ({ payload }) => onStatus({ state: 'down', reason: 'the consumer crashed', detail: errorMessage(payload.error) }));
-    consumer.on(consumer.events.DISCONNECT, () => onStatus({ state: 'down', reason: 'the consumer disconnected' }));
-    consumer.on(consumer.events.STOP, () => onStatus({ state: 'down', reason: 'the consumer stopped' }));
-  }
+  let current: Consumer | undefined;
+  let stopped = false;
+  let rejoins = 0;
+  const recentRejoins: number[] = [];
+  let rejoinTimer: NodeJS.Timeout | undefined;
+  let restarting: Promise<void> | undefined;
 
-  await client.connect(consumer);
-  try {
-    await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? false });
-    await consumer.run({
-      // Commits happen in eachBatch and nowhere else. With autoCommit on, kafkajs would also commit
-      // whatever was resolved when a batch fails, on rebalance and on seek(); harmless while we only
-      // resolve after success, but one misplaced resolveOffset away from committing unprocessed
-      // records. eachBatchAutoResolve off: kafkajs must not mark a batch done just because it returned.
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => handleBatch(payload, { handler, logger, heartbeatIntervalMs }),
+  const giveUp = (error: Error) => {
+    logger.error({ err: errorMessage(error) }, 'kafka consumer stopped after an error it cannot recover from');
+    settle.reject(error);
+  };
+  // kafkajs gave the consumer up (and disconnected it). A group-coordination error only means
+  // "join again": a fresh consumer does, after a backoff, a bounded number of times in a row.
+  const rejoinOrGiveUp = (error: Error, joining: boolean) => {
+    if (stopped) return;
+    const reason = rejoinReason(error, { joining });
+    const now = performance.now();
+    while (recentRejoins.length > 0 && recentRejoins[0]! < now - REJOIN_WINDOW_MS) recentRejoins.shift();
+    if (reason === undefined || rejoins >= MAX_REJOINS_WITHOUT_JOIN || recentRejoins.length >= MAX_REJOINS_PER_WINDOW) return giveUp(error);
+    rejoins++;
+    recentRejoins.push(now);
+    const delayMs = rejoinDelayMs(rejoins);
+    logger.warn({ reason, attempt: rejoins, delayMs, err: errorMessage(error) }, 'kafka consumer rejoins its group');
+    options.onRejoin?.(reason);
+    rejoinTimer = setTimeout(() => {
+      restarting = start().then(
+        (consumer) => {
+          current = consumer;
+        },
+        (err: Error) => rejoinOrGiveUp(err, true),
+      );
+    }, delayMs);
+  };
+
+  const start = async (): Promise<Consumer> => {
+    const consumer = client.kafka.consumer({
+      groupId,
+      maxBytesPerPartition: options.maxBytesPerPartition ?? DEFAULT_MAX_BYTES_PER_PARTITION,
+      maxWaitTimeInMs: options.maxWaitTimeInMs ?? DEFAULT_MAX_WAIT_TIME_MS,
+      ...(options.sessionTimeout !== undefined ? { sessionTimeout: options.sessionTimeout } : {}),
+      heartbeatInterval: heartbeatIntervalMs,
+      ...(options.rebalanceTimeout !== undefined ? { rebalanceTimeout: options.rebalanceTimeout } : {}),
     });
-  } catch (err) {
-    await consumer.disconnect().catch(() => {});
-    throw err;
-  }
+    // Between a (re)start or a rebalance and the group join, the consumer is joining or syncing.
+    let joining = true;
+    consumer.on(consumer.events.REBALANCING, () => {
+      joining = true;
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) {
+        logger.warn({ err: errorMessage(payload.error) }, 'kafka consumer crashed; kafkajs restarts it');
+        return;
+      }
+      rejoinOrGiveUp(payload.error, joining);
+    });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      joining = false;
+      rejoins = 0;
+      const { memberId, memberAssignment, duration } = payload;
+      logger.info({ memberId, assignment: memberAssignment, ms: duration }, 'kafka consumer joined its group');
+    });
+    if (onStatus) {
+      const live = () => onStatus({ state: 'up' });
+      consumer.on(consumer.events.GROUP_JOIN, live);
+      consumer.on(consumer.events.FETCH, live);
+      consumer.on(consumer.events.HEARTBEAT, live);
+      consumer.on(consumer.events.CRASH, ({ payload }) => onStatus({ state: 'down', reason: 'the consumer crashed', detail: errorMessage(payload.error) }));
+      consumer.on(consumer.events.DISCONNECT, () => onStatus({ state: 'down', reason: 'the consumer disconnected' }));
+      consumer.on(consumer.events.STOP, () => onStatus({ state: 'down', reason: 'the consumer stopped' }));
+    }
+
+    await client.connect(consumer);
+    try {
+      await consumer.subscribe({ topics, fromBeginning: options.fromBeginning ?? false });
+      await consumer.run({
+        // Commits happen in eachBatch and nowhere else. With autoCommit on, kafkajs would also commit
+        // whatever was resolved when a batch fails, on rebalance and on seek(); harmless while we only
+        // resolve after success, but one misplaced resolveOffset away from committing unprocessed
+        // records. eachBatchAutoResolve off: kafkajs must not mark a batch done just because it returned.
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
+        eachBatch: (payload) => handleBatch(payload, { handler, logger, heartbeatIntervalMs }),
+      });
+    } catch (err) {
+      await consumer.disconnect().catch(() => {});
+      throw err;
+    }
+    return consumer;
+  };
+
+  current = await start();
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     signal?.removeEventListener('abort', onAbort);
-    stopping ??= disconnect(consumer, logger).then(settle.resolve, (err: Error) => {
+    stopped = true;
+    clearTimeout(rejoinTimer);
+    stopping ??= (async () => {
+      await restarting;
+      if (current) await disconnect(current, logger);
+    })().then(settle.resolve, (err: Error) => {
       settle.reject(err);
       throw err;
     });

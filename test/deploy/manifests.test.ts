@@ -17,6 +17,7 @@ import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { CONFIG_VARIABLES, loadConfig } from '../../shared/config.js';
+import { SHUTDOWN_GRACE_MS } from '../../shared/http/server.js';
 
 const DEPLOY_DIR = fileURLToPath(new URL('../../deploy/', import.meta.url));
 
@@ -158,6 +159,10 @@ describe('deploy/ manifests', () => {
     expect(pod.containers[0]!.readinessProbe.httpGet.path).toBe('/readyz');
     const leaseNs = pod.containers[0]!.env.find((e) => e.name === 'SPARKFN_LEASE_NAMESPACE');
     expect(leaseNs?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.namespace');
+    // The drain after SIGTERM (endpoints propagate while HTTP is still served) fits in the grace period with the rest.
+    const drain = loadConfig({ SPARKFN_SHUTDOWN_DELAY_MS: (pod.containers[0]!.env.find((e) => e.name === 'SPARKFN_SHUTDOWN_DELAY_MS') as { value?: string } | undefined)?.value ?? '' });
+    expect(drain.SPARKFN_SHUTDOWN_DELAY_MS).toBeGreaterThanOrEqual(3_000);
+    expect(pod.terminationGracePeriodSeconds * 1000).toBeGreaterThanOrEqual(drain.SPARKFN_SHUTDOWN_DELAY_MS + drain.SPARKFN_LEASE_RENEW_DEADLINE_MS + SHUTDOWN_GRACE_MS);
 
     const [role] = byKind('Role') as (Manifest & { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] })[];
     expect(role!.metadata!.namespace).toBe(deployment!.metadata!.namespace);

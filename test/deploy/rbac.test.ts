@@ -19,6 +19,7 @@ import { startServe } from '../../app/cli/serve.js';
 import { ManualClock } from '../../shared/clock.js';
 import { loadConfig } from '../../shared/config.js';
 import { createKubeClients } from '../../shared/k8s/client.js';
+import { accessResourceName, LEASE_ACCESS } from '../../shared/k8s/required-access.js';
 import { silentLogger } from '../../shared/logger.js';
 import { Metrics } from '../../shared/metrics.js';
 import { normalizeTrigger } from '../../shared/platform/normalize.js';
@@ -139,6 +140,17 @@ describe('deploy/rbac.yaml: the ClusterRole against the functions’ calls', () 
     }
     const watched = new Set(saCalls().filter((c) => c.verb === 'watch').map((c) => callKey(c)));
     expect([...watched].sort()).toEqual(['watch leases.coordination.k8s.io', 'watch pods', 'watch resourcequotas', 'watch sparkapplications.sparkoperator.k8s.io']);
+  });
+
+  it('grants the Lease calls of LEASE_ACCESS in sparkfn\'s namespace only, and leader election made each of them', () => {
+    const roles = namespacedRoles();
+    expect([...new Set(roles.map((r) => r.namespace))]).toEqual(['sparkfn']);
+    const needed = LEASE_ACCESS.map((a) => `${a.verb} ${accessResourceName(a)}`).sort();
+    expect([...grants({ rules: roles })].sort()).toEqual(needed);
+    // The serve above took the Lease (get, create on a fresh apiserver), renewed it (update), watched it and released it (update).
+    const leaseCalls = new Set(saCalls().filter((c) => c.resource === 'leases').map((c) => callKey(c)));
+    expect([...leaseCalls].sort()).toEqual(needed);
+    expect(grants(role).has('get leases.coordination.k8s.io'), 'no Lease rights cluster-wide').toBe(false);
   });
 
   it('spot-fallback reads, recycles, relabels and evicts executors from the ECI event samples', async () => {

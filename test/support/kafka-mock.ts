@@ -36,6 +36,8 @@ lib.rd_kafka_mock_cluster_bootstraps.restype = ctypes.c_char_p
 lib.rd_kafka_mock_cluster_bootstraps.argtypes = [P]
 lib.rd_kafka_mock_topic_create.restype = ctypes.c_int
 lib.rd_kafka_mock_topic_create.argtypes = [P, ctypes.c_char_p, ctypes.c_int, ctypes.c_int]
+lib.rd_kafka_mock_push_request_errors_array.restype = None
+lib.rd_kafka_mock_push_request_errors_array.argtypes = [P, ctypes.c_int16, ctypes.c_size_t, ctypes.POINTER(ctypes.c_int)]
 lib.rd_kafka_err2str.restype = ctypes.c_char_p
 lib.rd_kafka_err2str.argtypes = [ctypes.c_int]
 errstr = ctypes.create_string_buffer(512)
@@ -51,6 +53,10 @@ for line in sys.stdin:
     if len(cmd) == 3 and cmd[0] == 'create':
         err = lib.rd_kafka_mock_topic_create(mcluster, cmd[1].encode(), int(cmd[2]), min(3, brokers))
         print('created ' + cmd[1] if err == 0 else 'error ' + cmd[1] + ' ' + lib.rd_kafka_err2str(err).decode(), flush=True)
+    elif len(cmd) >= 3 and cmd[0] == 'errors':
+        codes = [int(c) for c in cmd[2:]]
+        lib.rd_kafka_mock_push_request_errors_array(mcluster, int(cmd[1]), len(codes), (ctypes.c_int * len(codes))(*codes))
+        print('pushed ' + cmd[1], flush=True)
     else:
         print('error ' + line.strip() + ' unknown command', flush=True)
 os._exit(0)
@@ -78,6 +84,12 @@ export interface MockKafka {
    * `kcat` host only `MOCK_DEFAULT_PARTITIONS` does (the topic is auto-created by a metadata request).
    */
   createTopic(topic: string, partitions: number): Promise<void>;
+  /**
+   * Makes the next `codes.length` requests with API key `apiKey` (11 JoinGroup, 14 SyncGroup, 12
+   * Heartbeat, 8 OffsetCommit…), from any client, fail with these Kafka error codes, in order
+   * (librdkafka's `rd_kafka_mock_push_request_errors`). `python3` host only.
+   */
+  pushRequestErrors(apiKey: number, codes: readonly number[]): Promise<void>;
   /** The host's recent stderr (`-d mock` request log for kcat), for diagnosing a failing test. */
   log(): string;
   /** Stops the host and waits for it to exit; idempotent. */
@@ -164,7 +176,16 @@ export async function startMockKafka(options: MockKafkaOptions = {}): Promise<Mo
     await autoCreate(brokers, topic);
   };
 
-  return { brokers, createTopic, log: () => tail, stop };
+  const pushRequestErrors = async (apiKey: number, codes: readonly number[]): Promise<void> => {
+    if (host !== 'python3') throw new MockKafkaError('Request errors can be pushed only on the python3 host: start it with startMockKafka({ host: \'python3\' }).');
+    if (codes.length === 0 || ![apiKey, ...codes].every(Number.isInteger)) throw new MockKafkaError(`Invalid request errors: API key ${apiKey}, codes ${JSON.stringify(codes)}.`);
+    const reply = lines.next(START_TIMEOUT_MS);
+    child.stdin?.write(`errors ${apiKey} ${codes.join(' ')}\n`);
+    const answer = await reply;
+    if (answer !== `pushed ${apiKey}`) throw new MockKafkaError(`The mock did not take the request errors: ${answer}`);
+  };
+
+  return { brokers, createTopic, pushRequestErrors, log: () => tail, stop };
 }
 
 async function waitForBootstrap(
