@@ -1,13 +1,13 @@
 import { PassThrough } from 'node:stream';
-import { ApiException, CoreV1Api, Log, type V1Pod } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, Log } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../shared/clock.js';
-import { startTestApiserver, type TestApiserver } from '../support/apiserver/index.js';
+import { type KubeObject, startTestApiserver, type TestApiserver } from '../support/apiserver/index.js';
 
 const NS = 'spark-jobs';
 const T0 = Date.UTC(2025, 4, 14, 2, 15, 0);
 
-function executorPod(name: string, containers = ['spark-kubernetes-executor']): V1Pod {
+function executorPod(name: string, containers = ['spark-kubernetes-executor']): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
