@@ -198,17 +198,21 @@ function finish(req: ExecutorLogRequest, log: ExecutorLog, followOn?: FollowOn):
   return { ...log, text };
 }
 
-function followed(on: FollowOn): AsyncGenerator<Buffer> {
-  return live(
-    followPodLog({
+async function* followed(on: FollowOn): AsyncGenerator<Buffer> {
+  try {
+    yield* live(followPodLog({
       cluster: on.cluster,
       pod: on.pod,
       cursor: on.cursor,
       ...(on.since ? { since: on.since } : {}),
       ...(on.signal ? { signal: on.signal } : {}),
       sleep: on.deps.sleep ?? sleep,
-    }),
-  );
+    }));
+  } catch (err) {
+    // The response is cut (the client sees it incomplete); the reason goes to the log.
+    on.deps.logger.warn({ err, pod: `${on.pod.namespace}/${on.pod.name}` }, 'log-viewer: following the pod log failed');
+    throw err;
+  }
 }
 
 async function* admitted(lines: AsyncIterable<LiveLine>, cursor: LiveCursor): AsyncGenerator<LiveLine> {

@@ -3,6 +3,7 @@ import { type RunningServe, startServe } from '../../app/cli/serve.js';
 import { run as archiverRun } from '../../functions/log-archiver/handler.js';
 import { fn as viewer, LOG_SOURCE_HEADER, run as viewerRun } from '../../functions/log-viewer/handler.js';
 import { podStatus } from '../../functions/log-viewer/executor-log.js';
+import { MAX_FOLLOW_RECONNECTS } from '../../functions/log-viewer/live-follow.js';
 import type { LogViewerDeps } from '../../functions/log-viewer/live-cluster.js';
 import { loadConfig } from '../../shared/config.js';
 import { createKubeClients } from '../../shared/k8s/client.js';
@@ -258,8 +259,8 @@ describe('log-viewer: archive and live pod log behind one URL', () => {
     const first = await reader.read();
     expect(Buffer.from(first.value!).toString()).toBe('only line\n');
     await expect.poll(() => api.podLogs.openFollows).toBe(1);
-    // From now on every pods/log request fails with 500 until the follower stops asking.
-    api.faults.internalError(100, { resource: 'pods' });
+    // From now on every pods/log request fails with 500 (the pod itself reads fine: it runs) until the follower stops asking.
+    api.faults.internalError(100, { resource: 'pods', subresource: 'log' });
     api.podLogs.drop('destroy');
     await expect(
       (async () => {
@@ -267,6 +268,9 @@ describe('log-viewer: archive and live pod log behind one URL', () => {
         return 'still open';
       })(),
     ).rejects.toThrow();
+    const failed = api.calls.filter((c) => c.subresource === 'log' && c.code === 500).length;
+    // The drop was the first failure in a row; then MAX_FOLLOW_RECONNECTS - 1 more reconnects were tried, no more.
+    expect(failed).toBe(MAX_FOLLOW_RECONNECTS);
   });
 
   it('links from the Spark UI and the History Server work while the pod runs and after it is gone', async () => {
