@@ -129,6 +129,12 @@ describe('log-viewer: archive and live pod log behind one URL', () => {
     expect(linesOf(answer.text).filter((t) => t === 'dup')).toHaveLength(3);
     expect(linesOf(answer.text).filter((t) => t === 'same')).toHaveLength(3);
 
+    // HEAD: the same headers, no body, and no pods/log request left open.
+    const head = await fetch(`${serve.url}/logs/${APP_ID}/1/stderr?follow=1`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get(LOG_SOURCE_HEADER)).toBe('archive+live');
+    expect(await head.text()).toBe('');
+    expect(api.podLogs.openFollows).toBe(0);
     // The tail of the joined log.
     expect(linesOf((await get(`/logs/${APP_ID}/1/stderr?tail=12`)).text)).toEqual(lines.slice(M - 12).map((l) => l.text));
     // The pod log was asked from the second of the last archived line, with timestamps.
@@ -248,6 +254,38 @@ describe('log-viewer: archive and live pod log behind one URL', () => {
     expect(linesOf(text)).toEqual(lines.map((l) => l.text));
     const followCalls = api.calls.filter((c) => c.subresource === 'log').length;
     expect(followCalls).toBeGreaterThanOrEqual(4);
+  });
+
+  it('follows across a container restart: what the old instance wrote after a drop comes from previous, then the new instance', async () => {
+    const pod = 'etl-orders-daily-7d3f9a2b1c8e4f60-exec-1';
+    const lines: Line[] = [];
+    for (let i = 1; i <= 10; i++) lines.push({ text: `line ${i}`, stream: 'stderr', timeNs: nsAt(T0 + i * 40) });
+    await archive(lines.slice(0, 2));
+    api.put(executorPod('1'));
+    appendToPod(pod, lines.slice(0, 4));
+    const res = await fetch(`${serve.url}/logs/${APP_ID}/1/stderr?follow=1`);
+    const reader = res.body!.getReader();
+    let text = '';
+    const until = async (predicate: () => boolean) => {
+      while (!predicate()) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += Buffer.from(value).toString('utf8');
+      }
+    };
+    await until(() => text.includes('line 4\n'));
+    await expect.poll(() => api.podLogs.openFollows).toBe(1);
+    api.podLogs.drop('destroy');
+    // The old instance writes on, unseen, then is restarted (OOM) and the new one writes.
+    appendToPod(pod, lines.slice(4, 6));
+    api.podLogs.restart(NS, pod, EXECUTOR_CONTAINER);
+    appendToPod(pod, lines.slice(6, 9));
+    await until(() => text.includes('line 9\n'));
+    appendToPod(pod, lines.slice(9));
+    api.setPodPhase(NS, pod, 'Failed');
+    await until(() => false);
+    expect(linesOf(text)).toEqual(lines.map((l) => l.text));
+    expect(api.calls.some((c) => c.subresource === 'log' && c.code === 200)).toBe(true);
   });
 
   it('gives up following after bounded reconnects when the pod log keeps failing, cutting the response', async () => {
