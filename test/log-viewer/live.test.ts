@@ -7,7 +7,11 @@ import { MAX_FOLLOW_RECONNECTS } from '../../functions/log-viewer/live-follow.js
 import type { LogViewerDeps } from '../../functions/log-viewer/live-cluster.js';
 import { loadConfig } from '../../shared/config.js';
 import { createKubeClients } from '../../shared/k8s/client.js';
-import type { FileObjectStore } from '../../shared/store/fs-store.js';
+import { compactApp } from '../../functions/log-archiver/compact.js';
+import { DEFAULT_SETTINGS } from '../../functions/log-archiver/settings.js';
+import { S3ObjectStore } from '../../shared/store/s3-store.js';
+import type { ObjectStore } from '../../shared/store/object-store.js';
+import { type S3rverHarness, startS3rver } from '../support/s3rver.js';
 import { type KubeObject, startTestApiserver, type TestApiserver } from '../support/apiserver/index.js';
 import { APP_ID, batch, depsFor, executorLine, filebeatValue, linesOf, record, tempStore } from '../log-archiver/support.js';
 
@@ -44,7 +48,7 @@ function executorPod(executorId: string, options: { driver?: boolean; name?: str
   };
 }
 
-let store: FileObjectStore;
+let store: ObjectStore;
 let cleanup: () => Promise<void>;
 let api: TestApiserver;
 let serve: RunningServe;
@@ -344,5 +348,31 @@ describe('log-viewer: archive and live pod log behind one URL', () => {
     expect((await http({ follow: 'yes' }, 'sparkfn-serve')).status).toBe(400);
     // In serve without a cluster, follow is the archive, which ends.
     expect(await podStatus(APP_ID, '1', noCluster)).toEqual({ cluster: false, state: 'archived' });
+  });
+});
+
+describe('log-viewer: the seam on s3rver, over a compacted object and newer chunks', () => {
+  let s3: S3rverHarness;
+  afterEach(async () => {
+    await s3?.stop();
+  });
+
+  it('serves 1..M once each when 1..N are archived as a compacted object plus a late chunk', async () => {
+    s3 = await startS3rver();
+    store = new S3ObjectStore({ bucket: await s3.createBucket(), endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+    await serve.close();
+    deps = { ...deps, store };
+    serve = await startServe({ config: loadConfig({ SPARKFN_STORE: 'file:///nonexistent-unused' }), functions: [viewer], port: 0, host: '127.0.0.1', deps });
+    const N = 24;
+    const M = 33;
+    const lines = seamFixture(N, M);
+    await archive(lines.slice(0, 16));
+    await compactApp(APP_ID, { ...depsFor(store) }, DEFAULT_SETTINGS);
+    await archive(lines.slice(16, N));
+    api.put(executorPod('1'));
+    appendToPod('etl-orders-daily-7d3f9a2b1c8e4f60-exec-1', lines);
+    const answer = await get(`/logs/${APP_ID}/1/stderr`);
+    expect(answer).toMatchObject({ status: 200, source: 'archive+live', seam: 'text' });
+    expect(linesOf(answer.text)).toEqual(lines.map((l) => l.text));
   });
 });
