@@ -13,7 +13,7 @@ import { type LogSources, logText, sourcesOf, tailLines } from './log-sources.js
 /** Where an answer's lines come from. */
 export type LogSource = 'archive' | 'live' | 'archive+live';
 
-/** Live lines of the seam window held in memory at most; past it the seam falls back to time. */
+/** Live lines of the seam window held in memory at most; past it every line up to the archive's last millisecond counts as archived (the seam by time). */
 const MAX_SEAM_WINDOW_LINES = 100_000;
 
 /** What to open. */
@@ -131,11 +131,14 @@ export async function openExecutorLog(req: ExecutorLogRequest, deps: LogViewerDe
       await window.return(undefined);
     }
   } catch (err) {
-    if (!(err instanceof PodLogError)) throw err;
-    // The pod is there but its log is not (forbidden, not started, gone meanwhile): the archive alone, saying why.
-    return finish(req, { source: 'archive', pod, liveSkipped: err.message, text: logText(store, own, signal) });
+    if (signal?.aborted) throw err;
+    // The pod is there but its log is not (forbidden, not started, gone meanwhile, the apiserver unreachable): the archive alone, saying why.
+    deps.logger.warn({ err, pod: `${pod.namespace}/${pod.name}` }, 'log-viewer: the pod log could not be read; serving the archive alone');
+    return finish(req, { source: 'archive', pod, liveSkipped: (err as Error).message, text: logText(store, own, signal) });
   }
-  const seam = findSeam(head, tail.entries, tail.lastTimeMs);
+  // A window too long to hold: every line of the archive's millisecond or before counts as archived (the seam by time).
+  const overflow = head.length >= MAX_SEAM_WINDOW_LINES;
+  const seam = overflow ? { index: head.length, kind: 'time' as const } : findSeam(head, tail.entries, tail.lastTimeMs);
   // The overlap went out from the archive: the cursor knows it, so that reading on (or following) from this second repeats none of it.
   for (const line of head.slice(0, seam.index)) cursor.admit(line);
   const fromPrevious = previous.slice(Math.min(head.length, previous.length));
@@ -146,7 +149,10 @@ export async function openExecutorLog(req: ExecutorLogRequest, deps: LogViewerDe
     if (currentDone) return;
     cursor.resume();
     const from = cursor.lastTimeNs !== undefined ? sinceTimeOf(cursor.lastTimeNs) : since;
-    for await (const line of readPodLog(cluster.kubeConfig, podLogRequest(pod, from, signal))) if (cursor.admit(line)) yield line;
+    for await (const line of readPodLog(cluster.kubeConfig, podLogRequest(pod, from, signal))) {
+      if (overflow && msOf(line.timeNs) <= tail.lastTimeMs) cursor.admit(line);
+      else if (cursor.admit(line)) yield line;
+    }
   })();
   const text = chainBuffers(logText(store, own, signal), live(rest));
   return finish(req, { source: 'archive+live', pod, seam: seam.kind, text }, { cluster, pod, cursor, since, signal, deps });

@@ -181,6 +181,18 @@ describe('log-viewer: archive and live pod log behind one URL', () => {
     expect(await podStatus(APP_ID, '1', deps)).toEqual({ cluster: true, state: 'archived' });
   });
 
+  it('serves the archive alone, saying why, when the pod log cannot be read', async () => {
+    const lines = seamFixture(8, 12);
+    await archive(lines.slice(0, 8));
+    api.put(executorPod('1'));
+    appendToPod('etl-orders-daily-7d3f9a2b1c8e4f60-exec-1', lines);
+    api.faults.internalError(1, { resource: 'pods', subresource: 'log' });
+    const res = await fetch(`${serve.url}/logs/${APP_ID}/1/stderr`);
+    expect(res.headers.get(LOG_SOURCE_HEADER)).toBe('archive');
+    expect(res.headers.get('x-sparkfn-live-skipped')).toMatch(/500/);
+    expect(linesOf(await res.text())).toEqual(lines.slice(0, 8).map((l) => l.text));
+  });
+
   it('serves the pod log alone before anything was archived, and 404 when there is neither', async () => {
     api.put(executorPod('4'));
     appendToPod('etl-orders-daily-7d3f9a2b1c8e4f60-exec-4', [{ text: 'starting', stream: 'stderr', timeNs: nsAt(T0) }]);
