@@ -304,6 +304,31 @@ describe('log-viewer: archive and live pod log behind one URL', () => {
     expect(api.calls.some((c) => c.subresource === 'log' && c.code === 200)).toBe(true);
   });
 
+  it('follows after a tail: the last N lines of archive and pod log, then the new ones', async () => {
+    const pod = 'etl-orders-daily-7d3f9a2b1c8e4f60-exec-1';
+    const lines: Line[] = [];
+    for (let i = 1; i <= 9; i++) lines.push({ text: `line ${i}`, stream: 'stderr', timeNs: nsAt(T0 + i * 30) });
+    await archive(lines.slice(0, 5));
+    api.put(executorPod('1'));
+    appendToPod(pod, lines.slice(0, 7));
+    const res = await fetch(`${serve.url}/logs/${APP_ID}/1/stderr?tail=3&follow=1`);
+    const reader = res.body!.getReader();
+    let text = '';
+    const until = async (predicate: () => boolean) => {
+      while (!predicate()) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += Buffer.from(value).toString('utf8');
+      }
+    };
+    await until(() => text.includes('line 7\n'));
+    await expect.poll(() => api.podLogs.openFollows).toBe(1);
+    appendToPod(pod, lines.slice(7));
+    api.setPodPhase(NS, pod, 'Succeeded');
+    await until(() => false);
+    expect(linesOf(text)).toEqual(['line 5', 'line 6', 'line 7', 'line 8', 'line 9']);
+  });
+
   it('gives up following after bounded reconnects when the pod log keeps failing, cutting the response', async () => {
     const pod = 'etl-orders-daily-7d3f9a2b1c8e4f60-exec-1';
     api.put(executorPod('1'));
