@@ -348,7 +348,7 @@ describe('log-viewer: archive and live pod log behind one URL', () => {
       })(),
     ).rejects.toThrow();
     const failed = api.calls.filter((c) => c.subresource === 'log' && c.code === 500).length;
-    // The drop was the first failure in a row; then MAX_FOLLOW_RECONNECTS - 1 more reconnects were tried, no more.
+    // After the drop, MAX_FOLLOW_RECONNECTS reconnects were tried (each answered 500), and no more.
     expect(failed).toBe(MAX_FOLLOW_RECONNECTS);
   });
 
