@@ -6,11 +6,17 @@ import type { SparkFunction } from '../../shared/platform/function.js';
 import type { HttpInput, HttpResult, TriggerInput } from '../../shared/platform/trigger.js';
 import { ChunkVanishedError } from '../log-archiver/merge-members.js';
 import { listApp } from './app-listing.js';
+import { type ExecutorLog, openExecutorLog } from './executor-log.js';
+import type { LogViewerDeps } from './live-cluster.js';
 import { LOGS_ROUTE, type LogPath, parseLogPath } from './log-path.js';
 import { type LogQuery, parseLogQuery } from './log-query.js';
 import { findLog, logGzip, logText, sliceBytes, tailLines, textSize } from './log-sources.js';
 
 const TEXT = 'text/plain; charset=utf-8';
+/** The host that can stream a response as it is produced; `?follow=1` needs one. */
+const STREAMING_SOURCE = 'sparkfn-serve';
+/** Says where an answer's lines come from: `archive`, `live` or `archive+live`. */
+export const LOG_SOURCE_HEADER = 'x-sparkfn-log-source';
 
 /**
  * log-viewer's core: serves archived executor logs over HTTP GET.
@@ -26,7 +32,7 @@ const TEXT = 'text/plain; charset=utf-8';
  * const result = await run({ kind: 'http', source: 'local', method: 'GET', path: '/logs/spark-1a2b/3/stderr', query: { tail: '50' }, headers: {}, body: Buffer.alloc(0) }, deps);
  * // { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8', … }, body: <the last 50 lines> }
  */
-export async function run(input: TriggerInput, deps: Deps): Promise<HttpResult> {
+export async function run(input: TriggerInput, deps: LogViewerDeps): Promise<HttpResult> {
   if (input.kind !== 'http') throw new InvalidInputError(`log-viewer takes HTTP requests, not ${input.kind} triggers.`, 'wrong-trigger');
   if (input.method !== 'GET' && input.method !== 'HEAD') {
     const result = errorResult(405, 'method-not-allowed', `${input.method} is not allowed here; use GET.`);
@@ -41,7 +47,7 @@ export async function run(input: TriggerInput, deps: Deps): Promise<HttpResult> 
   }
 }
 
-async function serve(input: HttpInput, deps: Deps): Promise<HttpResult> {
+async function serve(input: HttpInput, deps: LogViewerDeps): Promise<HttpResult> {
   const path = parseLogPath(input.path);
   if (path.kind === 'none') return errorResult(404, 'not-found', `No log at ${input.path}; ask for ${LOGS_ROUTE}<appId> or ${LOGS_ROUTE}<appId>/<executorId>/<stdout|stderr>.`);
   if (path.kind === 'app') {
@@ -52,24 +58,64 @@ async function serve(input: HttpInput, deps: Deps): Promise<HttpResult> {
     return errorResult(404, 'unknown-stream', `Executors have stdout and stderr logs, not ${JSON.stringify(path.stream)}.`);
   }
   const query = parseLogQuery(input.query);
+  const follow = parseFollow(input.query, query);
+  if (follow && input.source !== STREAMING_SOURCE) {
+    return errorResult(501, 'follow-unsupported', `?follow=1 needs a host that streams responses (sparkfn serve); this one (${input.source}) sends a response whole. Ask without ?follow, or with ?tail=N.`);
+  }
+  const answer = () => (query.kind === 'text' || query.kind === 'tail' ? serveJoinedLog(path, query, follow, deps) : serveLog(path, query, deps));
   try {
-    return await serveLog(path, query, deps);
+    return await answer();
   } catch (err) {
     // A compaction deleted chunks this read had listed: their lines are in the compacted object now.
-    if (err instanceof ChunkVanishedError) return serveLog(path, query, deps);
+    if (err instanceof ChunkVanishedError) return answer();
     throw err;
   }
 }
 
+/** `?follow=1` (or `true`, or empty); only with the text or `?tail=`. */
+function parseFollow(raw: Record<string, string>, query: LogQuery): boolean {
+  const value = raw.follow;
+  if (value === undefined || value === '0' || value === 'false') return false;
+  if (!['1', 'true', ''].includes(value)) throw new InvalidInputError('?follow= must be 1.', 'invalid-query');
+  if (query.kind !== 'text' && query.kind !== 'tail') throw new InvalidInputError('?follow=1 goes with the text or ?tail=N, not with ?download= or ?start=&end=.', 'invalid-query');
+  return true;
+}
+
+/** The text or its tail: the archive, continued by the pod's log while the pod exists (see executor-log.ts). */
+async function serveJoinedLog(path: Extract<LogPath, { kind: 'log' }>, query: Extract<LogQuery, { kind: 'text' | 'tail' }>, follow: boolean, deps: LogViewerDeps): Promise<HttpResult> {
+  const log = await openExecutorLog({ appId: path.appId, executorId: path.executorId, stream: path.stream, ...(query.kind === 'tail' ? { tail: query.lines } : {}), ...(follow ? { follow } : {}) }, deps);
+  if ('missing' in log) return missingLog(path, log.missing);
+  const headers = { 'content-type': TEXT, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache', ...sourceHeaders(log) };
+  const text = log.text as AsyncGenerator<Buffer>;
+  if (follow) return { status: 200, headers, body: Readable.from(text) };
+  if (query.kind === 'tail') {
+    const pieces: Buffer[] = [];
+    for await (const piece of text) pieces.push(piece);
+    return { status: 200, headers, body: Buffer.concat(pieces) };
+  }
+  return { status: 200, headers, body: await primed(text) };
+}
+
+function sourceHeaders(log: ExecutorLog): Record<string, string> {
+  return {
+    [LOG_SOURCE_HEADER]: log.source,
+    ...(log.pod ? { 'x-sparkfn-log-pod': `${log.pod.namespace}/${log.pod.name}` } : {}),
+    ...(log.seam ? { 'x-sparkfn-log-seam': log.seam } : {}),
+    ...(log.liveSkipped ? { 'x-sparkfn-live-skipped': log.liveSkipped.replace(/[^\x20-\x7e]/g, '?').slice(0, 300) } : {}),
+  };
+}
+
+function missingLog(path: Extract<LogPath, { kind: 'log' }>, missing: 'app' | 'executor'): HttpResult {
+  return missing === 'app'
+    ? errorResult(404, 'unknown-app', `Nothing is archived for app ${path.appId}.`)
+    : errorResult(404, 'unknown-executor', `Nothing is archived for executor ${path.executorId} of app ${path.appId}.`);
+}
+
 async function serveLog(path: Extract<LogPath, { kind: 'log' }>, query: LogQuery, deps: Deps): Promise<HttpResult> {
   const sources = await findLog(deps.store, path.appId, path.executorId, path.stream);
-  if ('missing' in sources) {
-    return sources.missing === 'app'
-      ? errorResult(404, 'unknown-app', `Nothing is archived for app ${path.appId}.`)
-      : errorResult(404, 'unknown-executor', `Nothing is archived for executor ${path.executorId} of app ${path.appId}.`);
-  }
+  if ('missing' in sources) return missingLog(path, sources.missing);
   const { store, signal } = deps;
-  const headers = { 'content-type': TEXT, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' };
+  const headers = { 'content-type': TEXT, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache', [LOG_SOURCE_HEADER]: 'archive' };
   switch (query.kind) {
     case 'text':
       return { status: 200, headers, body: await primed(logText(store, sources, signal)) };
@@ -82,6 +128,7 @@ async function serveLog(path: Extract<LogPath, { kind: 'log' }>, query: LogQuery
           'content-type': 'application/gzip',
           'content-disposition': `attachment; filename="${path.appId}-${path.executorId}-${path.stream}.log.gz"`,
           'cache-control': 'no-cache',
+          [LOG_SOURCE_HEADER]: 'archive',
         },
         body: await primed(logGzip(store, sources, signal)),
       };
@@ -128,7 +175,7 @@ function withoutBody(result: HttpResult): HttpResult {
 }
 
 /** log-viewer as every host sees it: one public GET route. */
-export const fn: SparkFunction<HttpResult> = {
+export const fn: SparkFunction<HttpResult, LogViewerDeps> = {
   name: 'log-viewer',
   triggers: ['http'],
   routes: [{ path: LOGS_ROUTE, methods: ['GET', 'HEAD'], auth: 'public' }],
