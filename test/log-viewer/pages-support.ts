@@ -39,7 +39,9 @@ export function appLine(message: string, o: { appId: string; executorId?: string
       k.labels['sparkoperator_k8s_io/app-name'] = o.appName;
     }
     k.pod.name = `${o.appName ?? 'etl-orders-daily'}-${executorId === 'driver' ? 'driver' : `exec-${executorId}`}`;
-    if (o.namespace) k.namespace = o.namespace;
+    // '' : an event that names no namespace.
+    if (o.namespace === '') delete (k as { namespace?: string }).namespace;
+    else if (o.namespace) k.namespace = o.namespace;
   });
 }
 
