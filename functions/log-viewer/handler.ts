@@ -8,7 +8,7 @@ import { ChunkVanishedError } from '../log-archiver/merge-members.js';
 import { compareExecutors, listApp } from './app-listing.js';
 import { type AccessPolicy, type ReadableNamespaces, accessPolicyFromConfig, authorize, forbiddenApp, mayRead, namespaceOf } from './auth.js';
 import { loadConfig } from '../../shared/config.js';
-import { type ExecutorPod, appPage, appPageData } from './html/app-page.js';
+import { type LivePod, appPage, appPageData } from './html/app-page.js';
 import { appsPage } from './html/apps-page.js';
 import { errorPage } from './html/error-page.js';
 import { logPage } from './html/log-page.js';
@@ -67,7 +67,7 @@ export interface LogViewerOptions {
   /** Who may read (default: anyone). `fn` reads it from SPARKFN_LOGS_AUTH and friends. */
   access?: AccessPolicy;
   /** The app's executor pods while they exist, by executor id: their logs are live (the app page shows it, the log page offers Follow). */
-  pods?: (appId: string, namespace: string | null) => Promise<ReadonlyMap<string, ExecutorPod>>;
+  pods?: (appId: string, namespace: string | null) => Promise<ReadonlyMap<string, LivePod>>;
 }
 
 interface Served extends LogViewerOptions {
@@ -91,7 +91,7 @@ async function serve(input: HttpInput, deps: Deps, options: Served): Promise<Htt
   if (path.kind === 'app') {
     const listing = await listApp(deps.store, path.appId);
     if (!options.html) return listing ? jsonResult(200, listing) : errorResult(404, 'unknown-app', `Nothing is archived for app ${path.appId}.`);
-    const pods = (await options.pods?.(path.appId, namespace ?? null)) ?? new Map<string, ExecutorPod>();
+    const pods = (await options.pods?.(path.appId, namespace ?? null)) ?? new Map<string, LivePod>();
     if (!listing && pods.size === 0) return errorResult(404, 'unknown-app', `Nothing is archived for app ${path.appId}.`);
     return appPage(appPageData(listing, path.appId, pods), compareExecutors);
   }

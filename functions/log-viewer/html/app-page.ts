@@ -26,7 +26,7 @@ export interface AppPageData {
 }
 
 /** What the cluster says of an executor's pod while it exists. */
-export interface ExecutorPod {
+export interface LivePod {
   podName: string;
   node: string | null;
   running: boolean;
@@ -37,7 +37,7 @@ export interface ExecutorPod {
  * id; a pod that runs makes its executor live, and an executor with a pod but nothing archived
  * yet is listed too). Every executor gets both stdout and stderr, as Spark links both.
  */
-export function appPageData(listing: AppListing | undefined, appId: string, pods: ReadonlyMap<string, ExecutorPod> = new Map()): AppPageData {
+export function appPageData(listing: AppListing | undefined, appId: string, pods: ReadonlyMap<string, LivePod> = new Map()): AppPageData {
   const rows = new Map<string, ExecutorRow>();
   const row = (executorId: string, podName: string | null): ExecutorRow => ({
     executorId,
