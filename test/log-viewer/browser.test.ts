@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import type { ExecutorPod } from '../../functions/log-viewer/html/app-page.js';
+import type { LivePod } from '../../functions/log-viewer/html/app-page.js';
 import type { RunningServer } from '../../shared/http/server.js';
 import type { FileObjectStore } from '../../shared/store/fs-store.js';
 import { ARTIFACTS_DIR, type TestBrowser, startBrowser } from '../support/browser.js';
@@ -107,7 +107,7 @@ describe('log-viewer in a browser', () => {
       'javascript:window.__xss=5',
     ];
     await archiveLines(store, evil, { appId: APP_ID, appName: '<img src=x onerror="window.__xss=6">' });
-    const pods = new Map<string, ExecutorPod>([['1', { podName: '<script>window.__xss=7</script>', node: 'virtual-kubelet-cn-hangzhou-k', running: true }]]);
+    const pods = new Map<string, LivePod>([['1', { podName: '<script>window.__xss=7</script>', node: 'virtual-kubelet-cn-hangzhou-k', running: true }]]);
     server = await startViewer(store, { access: { kind: 'none' }, pods: async () => pods });
     const { page, problems } = await watchedPage();
 
