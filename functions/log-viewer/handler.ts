@@ -4,10 +4,10 @@ import { InvalidInputError } from '../../shared/errors.js';
 import { errorResult, jsonResult } from '../../shared/http/server.js';
 import type { SparkFunction } from '../../shared/platform/function.js';
 import type { HttpInput, HttpResult, TriggerInput } from '../../shared/platform/trigger.js';
+import { loadConfig } from '../../shared/config.js';
 import { ChunkVanishedError } from '../log-archiver/merge-members.js';
 import { compareExecutors, listApp } from './app-listing.js';
 import { type AccessPolicy, type ReadableNamespaces, accessPolicyFromConfig, authorize, forbiddenApp, mayRead, namespaceOf } from './auth.js';
-import { loadConfig } from '../../shared/config.js';
 import { type LivePod, appPage, appPageData } from './html/app-page.js';
 import { appsPage } from './html/apps-page.js';
 import { errorPage } from './html/error-page.js';
@@ -29,8 +29,7 @@ const TEXT = 'text/plain; charset=utf-8';
  * - `/logs/<appId>/<executorId>/<stdout|stderr>`: the log as text/plain, decompressed, in order,
  *   from the compacted object and any chunks not compacted yet (each Kafka record once);
  *   `?tail=N` the last N lines, `?download=1` the gzip bytes, `?start=&end=` a byte range of
- *   the text (206, or 416 when it starts past the end).
- *
+ *   the text (206, or 416 when it starts past the end);
  * - `/logs`: the apps that have logs, newest first, paged (`?page=`, `?namespace=`), as JSON;
  * - `?grep=…&regex=1&context=2` on a log: matching lines with context and line numbers (text as
  *   `grep -n`, or JSON).
