@@ -63,7 +63,8 @@ describe('log-viewer access', () => {
 
   it('with a bearer token: 401 without it or with a wrong one, before any store request; the log with it', async () => {
     const url = await viewer({ kind: 'token', token: TOKEN });
-    for (const headers of [{}, { authorization: `Bearer ${TOKEN}x` }, { authorization: `Bearer ${TOKEN.slice(0, -1)}` }, { authorization: `Basic ${TOKEN}` }, { authorization: 'Bearer' }]) {
+    const attempts: Record<string, string>[] = [{}, { authorization: `Bearer ${TOKEN}x` }, { authorization: `Bearer ${TOKEN.slice(0, -1)}` }, { authorization: `Basic ${TOKEN}` }, { authorization: 'Bearer' }];
+    for (const headers of attempts) {
       for (const path of [LOG_A, `/logs/${TEAM_A_APP}`, '/logs', `${LOG_A}?grep=secret`, `${LOG_A}?download=1`]) {
         const res = await fetch(`${url}${path}`, { headers });
         expect(res.status, `${path} ${JSON.stringify(headers)}`).toBe(401);
