@@ -6,13 +6,16 @@ import type { SparkFunction } from '../../shared/platform/function.js';
 import type { HttpInput, HttpResult, TriggerInput } from '../../shared/platform/trigger.js';
 import { loadConfig } from '../../shared/config.js';
 import { ChunkVanishedError } from '../log-archiver/merge-members.js';
+import { mapConcurrently } from '../../shared/store/map-concurrently.js';
 import { compareExecutors, listApp } from './app-listing.js';
 import { type AccessPolicy, type ReadableNamespaces, accessPolicyFromConfig, authorize, forbiddenApp, mayRead, namespaceOf } from './auth.js';
+import { type ExecutorLog, openExecutorLog, podStatus } from './executor-log.js';
 import { type LivePod, appPage, appPageData } from './html/app-page.js';
 import { appsPage } from './html/apps-page.js';
 import { errorPage } from './html/error-page.js';
 import { logPage } from './html/log-page.js';
 import { wantsHtml } from './html/negotiate.js';
+import type { LogViewerDeps } from './live-cluster.js';
 import { LOGS_ROUTE, type LogPath, parseLogPath } from './log-path.js';
 import { type LogQuery, parseLogQuery } from './log-query.js';
 import { searchLog, searchResultText } from './log-search.js';
@@ -22,6 +25,10 @@ import { MAX_PAGE, listRecentApps } from './recent-apps.js';
 import { parseSearchQuery } from './search-query.js';
 
 const TEXT = 'text/plain; charset=utf-8';
+/** The host that can stream a response as it is produced; `?follow=1` needs one. */
+const STREAMING_SOURCE = 'sparkfn-serve';
+/** Says where an answer's lines come from: `archive`, `live` or `archive+live`. */
+export const LOG_SOURCE_HEADER = 'x-sparkfn-log-source';
 
 /**
  * log-viewer's core: serves archived executor logs over HTTP GET.
@@ -43,7 +50,7 @@ const TEXT = 'text/plain; charset=utf-8';
  * const result = await run({ kind: 'http', source: 'local', method: 'GET', path: '/logs/spark-1a2b/3/stderr', query: { tail: '50' }, headers: {}, body: Buffer.alloc(0) }, deps);
  * // { status: 200, headers: { 'content-type': 'text/plain; charset=utf-8', … }, body: <the last 50 lines> }
  */
-export async function run(input: TriggerInput, deps: Deps, options: LogViewerOptions = {}): Promise<HttpResult> {
+export async function run(input: TriggerInput, deps: LogViewerDeps, options: LogViewerOptions = {}): Promise<HttpResult> {
   if (input.kind !== 'http') throw new InvalidInputError(`log-viewer takes HTTP requests, not ${input.kind} triggers.`, 'wrong-trigger');
   if (input.method !== 'GET' && input.method !== 'HEAD') {
     const result = errorResult(405, 'method-not-allowed', `${input.method} is not allowed here; use GET.`);
@@ -65,8 +72,12 @@ export async function run(input: TriggerInput, deps: Deps, options: LogViewerOpt
 export interface LogViewerOptions {
   /** Who may read (default: anyone). `fn` reads it from SPARKFN_LOGS_AUTH and friends. */
   access?: AccessPolicy;
-  /** The app's executor pods while they exist, by executor id: their logs are live (the app page shows it, the log page offers Follow). */
-  pods?: (appId: string, namespace: string | null) => Promise<ReadonlyMap<string, LivePod>>;
+  /**
+   * The app's executor pods while they exist, by executor id: their logs are live (the app page
+   * shows it, the log page offers Follow). Default: each executor's pod from the cluster
+   * (podStatus), where there is one.
+   */
+  pods?: (appId: string, executorIds: readonly string[]) => Promise<ReadonlyMap<string, LivePod>>;
 }
 
 interface Served extends LogViewerOptions {
@@ -80,18 +91,18 @@ function finish(input: HttpInput, result: HttpResult, html: boolean): HttpResult
   return input.method === 'HEAD' ? withoutBody(shown) : shown;
 }
 
-async function serve(input: HttpInput, deps: Deps, options: Served): Promise<HttpResult> {
+async function serve(input: HttpInput, deps: LogViewerDeps, options: Served): Promise<HttpResult> {
   if (input.path === LOGS_ROUTE || input.path === LOGS_ROUTE.slice(0, -1)) return serveRecentApps(input, deps, options);
   const path = parseLogPath(input.path);
   if (path.kind === 'none') return errorResult(404, 'not-found', `No log at ${input.path}; ask for ${LOGS_ROUTE}<appId> or ${LOGS_ROUTE}<appId>/<executorId>/<stdout|stderr>.`);
   let namespace: string | null | undefined;
-  if (options.namespaces !== 'all' || options.pods) namespace = await namespaceOf(deps.store, path.appId);
+  if (options.namespaces !== 'all') namespace = await namespaceOf(deps.store, path.appId);
   if (namespace !== undefined && !mayRead(options.namespaces, namespace)) return forbiddenApp(path.appId);
   if (path.kind === 'app') {
     const listing = await listApp(deps.store, path.appId);
     if (!options.html) return listing ? jsonResult(200, listing) : errorResult(404, 'unknown-app', `Nothing is archived for app ${path.appId}.`);
-    const pods = (await options.pods?.(path.appId, namespace ?? null)) ?? new Map<string, LivePod>();
-    if (!listing && pods.size === 0) return errorResult(404, 'unknown-app', `Nothing is archived for app ${path.appId}.`);
+    if (!listing) return errorResult(404, 'unknown-app', `Nothing is archived for app ${path.appId}.`);
+    const pods = await livePods(path.appId, listing.executors.map((e) => e.executorId), deps, options);
     return appPage(appPageData(listing, path.appId, pods), compareExecutors);
   }
   if (path.kind === 'unknown-stream') {
@@ -99,17 +110,27 @@ async function serve(input: HttpInput, deps: Deps, options: Served): Promise<Htt
   }
   const search = parseSearchQuery(input.query);
   const query = search ? undefined : parseLogQuery(input.query);
-  const once = () => (search ? serveSearch(path, input, search, deps, options) : options.html && query?.kind !== 'download' ? serveLogPage(path, query as LogQuery, deps, options, namespace ?? null) : serveLog(path, query as LogQuery, deps));
+  const follow = query ? parseFollow(input.query, query) : false;
+  if (follow && !options.html && input.source !== STREAMING_SOURCE) {
+    return errorResult(501, 'follow-unsupported', `?follow=1 needs a host that streams responses (sparkfn serve); this one (${input.source}) sends a response whole. Ask without ?follow, or with ?tail=N.`);
+  }
+  const answer = () => {
+    if (search) return serveSearch(path, input, search, deps, options);
+    const q = query as LogQuery;
+    // A person asking with ?follow=1 gets the page, whose script follows.
+    if (options.html && q.kind !== 'download') return serveLogPage(path, q, deps, options);
+    return q.kind === 'text' || q.kind === 'tail' ? serveJoinedLog(path, q, follow, deps) : serveLog(path, q, deps);
+  };
   try {
-    return await once();
+    return await answer();
   } catch (err) {
     // A compaction deleted chunks this read had listed: their lines are in the compacted object now.
-    if (err instanceof ChunkVanishedError) return once();
+    if (err instanceof ChunkVanishedError) return answer();
     throw err;
   }
 }
 
-async function serveRecentApps(input: HttpInput, deps: Deps, options: Served): Promise<HttpResult> {
+async function serveRecentApps(input: HttpInput, deps: LogViewerDeps, options: Served): Promise<HttpResult> {
   const pageText = input.query.page ?? '1';
   const page = Number(pageText);
   if (!/^\d+$/.test(pageText) || page < 1 || page > MAX_PAGE) throw new InvalidInputError(`?page= must be a whole number from 1 to ${MAX_PAGE}.`, 'invalid-query');
@@ -121,16 +142,14 @@ async function serveRecentApps(input: HttpInput, deps: Deps, options: Served): P
 
 async function sourcesOrMissing(path: Extract<LogPath, { kind: 'log' }>, deps: Deps): Promise<LogSources | HttpResult> {
   const sources = await findLog(deps.store, path.appId, path.executorId, path.stream);
-  if (!('missing' in sources)) return sources;
-  return sources.missing === 'app'
-    ? errorResult(404, 'unknown-app', `Nothing is archived for app ${path.appId}.`)
-    : errorResult(404, 'unknown-executor', `Nothing is archived for executor ${path.executorId} of app ${path.appId}.`);
+  return 'missing' in sources ? missingLog(path, sources.missing) : sources;
 }
 
-async function serveSearch(path: Extract<LogPath, { kind: 'log' }>, input: HttpInput, search: NonNullable<ReturnType<typeof parseSearchQuery>>, deps: Deps, options: Served): Promise<HttpResult> {
-  const sources = await sourcesOrMissing(path, deps);
-  if ('status' in sources) return sources;
-  const result = await searchLog(logText(deps.store, sources, deps.signal), search);
+/** A search over the log as the text route serves it: the archive, continued by the pod's log while the pod exists. */
+async function serveSearch(path: Extract<LogPath, { kind: 'log' }>, input: HttpInput, search: NonNullable<ReturnType<typeof parseSearchQuery>>, deps: LogViewerDeps, options: Served): Promise<HttpResult> {
+  const log = await openExecutorLog({ appId: path.appId, executorId: path.executorId, stream: path.stream }, deps);
+  if ('missing' in log) return missingLog(path, log.missing);
+  const result = await searchLog(log.text, search);
   if (options.html) {
     const form = { grep: search.pattern, regex: search.regex, ignoreCase: search.ignoreCase, context: search.context };
     return logPage({ ...path, pageBytes: DEFAULT_WINDOW_BYTES, search: { result, form } });
@@ -139,7 +158,7 @@ async function serveSearch(path: Extract<LogPath, { kind: 'log' }>, input: HttpI
   return json ? jsonResult(200, result) : { status: 200, headers: { 'content-type': TEXT, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' }, body: searchResultText(result) };
 }
 
-async function serveLogPage(path: Extract<LogPath, { kind: 'log' }>, query: LogQuery, deps: Deps, options: Served, namespace: string | null): Promise<HttpResult> {
+async function serveLogPage(path: Extract<LogPath, { kind: 'log' }>, query: LogQuery, deps: LogViewerDeps, options: Served): Promise<HttpResult> {
   const sources = await sourcesOrMissing(path, deps);
   if ('status' in sources) return sources;
   const size = await textSize(deps.store, sources);
@@ -150,7 +169,9 @@ async function serveLogPage(path: Extract<LogPath, { kind: 'log' }>, query: LogQ
     start = Math.max(Math.min(query.start, end), end - MAX_WINDOW_BYTES + 1, 0);
   }
   const window = size === 0 ? { start: 0, end: -1, firstLine: 1, lines: [] } : await readWindow(logText(deps.store, sources, deps.signal), start, end);
-  const pod = (await options.pods?.(path.appId, namespace))?.get(path.executorId);
+  // Follow continues the page's last line: offered on the page that ends where the archive does.
+  const atEnd = window.end >= size - 1;
+  const pod = atEnd ? (await livePods(path.appId, [path.executorId], deps, options)).get(path.executorId) : undefined;
   return logPage({
     ...path,
     pageBytes: DEFAULT_WINDOW_BYTES,
@@ -159,11 +180,68 @@ async function serveLogPage(path: Extract<LogPath, { kind: 'log' }>, query: LogQ
   });
 }
 
+/** Most executors whose pods the app page looks up (one pods list call each). */
+const MAX_POD_LOOKUPS = 200;
+const POD_LOOKUP_CONCURRENCY = 8;
+
+/** The executors' pods that exist now: from the options, else from the cluster (none where there is no cluster, or when asking fails). */
+async function livePods(appId: string, executorIds: readonly string[], deps: LogViewerDeps, options: Served): Promise<ReadonlyMap<string, LivePod>> {
+  if (options.pods) return options.pods(appId, executorIds);
+  const ids = executorIds.slice(0, MAX_POD_LOOKUPS);
+  const statuses = await mapConcurrently(ids, POD_LOOKUP_CONCURRENCY, (id) => podStatus(appId, id, deps).catch(() => undefined));
+  const pods = new Map<string, LivePod>();
+  statuses.forEach((status, i) => {
+    const pod = status?.pod;
+    if (status?.state === 'live' && pod) pods.set(ids[i] as string, { podName: pod.name, node: pod.node ?? null, running: pod.state !== 'terminated' });
+  });
+  return pods;
+}
+
+
+/** `?follow=1` (or `true`, or empty); only with the text or `?tail=`. */
+function parseFollow(raw: Record<string, string>, query: LogQuery): boolean {
+  const value = raw.follow;
+  if (value === undefined || value === '0' || value === 'false') return false;
+  if (!['1', 'true', ''].includes(value)) throw new InvalidInputError('?follow= must be 1.', 'invalid-query');
+  if (query.kind !== 'text' && query.kind !== 'tail') throw new InvalidInputError('?follow=1 goes with the text or ?tail=N, not with ?download= or ?start=&end=.', 'invalid-query');
+  return true;
+}
+
+/** The text or its tail: the archive, continued by the pod's log while the pod exists (see executor-log.ts). */
+async function serveJoinedLog(path: Extract<LogPath, { kind: 'log' }>, query: Extract<LogQuery, { kind: 'text' | 'tail' }>, follow: boolean, deps: LogViewerDeps): Promise<HttpResult> {
+  const log = await openExecutorLog({ appId: path.appId, executorId: path.executorId, stream: path.stream, ...(query.kind === 'tail' ? { tail: query.lines } : {}), ...(follow ? { follow } : {}) }, deps);
+  if ('missing' in log) return missingLog(path, log.missing);
+  const headers = { 'content-type': TEXT, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache', ...sourceHeaders(log) };
+  const text = log.text as AsyncGenerator<Buffer>;
+  if (follow) return { status: 200, headers, body: Readable.from(text) };
+  if (query.kind === 'tail') {
+    const pieces: Buffer[] = [];
+    for await (const piece of text) pieces.push(piece);
+    return { status: 200, headers, body: Buffer.concat(pieces) };
+  }
+  return { status: 200, headers, body: await primed(text) };
+}
+
+function sourceHeaders(log: ExecutorLog): Record<string, string> {
+  return {
+    [LOG_SOURCE_HEADER]: log.source,
+    ...(log.pod ? { 'x-sparkfn-log-pod': `${log.pod.namespace}/${log.pod.name}` } : {}),
+    ...(log.seam ? { 'x-sparkfn-log-seam': log.seam } : {}),
+    ...(log.liveSkipped ? { 'x-sparkfn-live-skipped': log.liveSkipped.replace(/[^\x20-\x7e]/g, '?').slice(0, 300) } : {}),
+  };
+}
+
+function missingLog(path: Extract<LogPath, { kind: 'log' }>, missing: 'app' | 'executor'): HttpResult {
+  return missing === 'app'
+    ? errorResult(404, 'unknown-app', `Nothing is archived for app ${path.appId}.`)
+    : errorResult(404, 'unknown-executor', `Nothing is archived for executor ${path.executorId} of app ${path.appId}.`);
+}
+
 async function serveLog(path: Extract<LogPath, { kind: 'log' }>, query: LogQuery, deps: Deps): Promise<HttpResult> {
-  const sources = await sourcesOrMissing(path, deps);
-  if ('status' in sources) return sources;
+  const sources = await findLog(deps.store, path.appId, path.executorId, path.stream);
+  if ('missing' in sources) return missingLog(path, sources.missing);
   const { store, signal } = deps;
-  const headers = { 'content-type': TEXT, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache' };
+  const headers = { 'content-type': TEXT, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache', [LOG_SOURCE_HEADER]: 'archive' };
   switch (query.kind) {
     case 'text':
       return { status: 200, headers, body: await primed(logText(store, sources, signal)) };
@@ -176,6 +254,7 @@ async function serveLog(path: Extract<LogPath, { kind: 'log' }>, query: LogQuery
           'content-type': 'application/gzip',
           'content-disposition': `attachment; filename="${path.appId}-${path.executorId}-${path.stream}.log.gz"`,
           'cache-control': 'no-cache',
+          [LOG_SOURCE_HEADER]: 'archive',
         },
         body: await primed(logGzip(store, sources, signal)),
       };
@@ -226,7 +305,7 @@ function withoutBody(result: HttpResult): HttpResult {
  * `run` checks readers itself (SPARKFN_LOGS_AUTH). Options fix what would come from the
  * environment; the access policy is read on first use.
  */
-export function createLogViewer(options: LogViewerOptions = {}): SparkFunction<HttpResult> {
+export function createLogViewer(options: LogViewerOptions = {}): SparkFunction<HttpResult, LogViewerDeps> {
   let access = options.access;
   return {
     name: 'log-viewer',
@@ -240,4 +319,4 @@ export function createLogViewer(options: LogViewerOptions = {}): SparkFunction<H
 }
 
 /** log-viewer with its access policy from the environment. */
-export const fn: SparkFunction<HttpResult> = createLogViewer();
+export const fn: SparkFunction<HttpResult, LogViewerDeps> = createLogViewer();

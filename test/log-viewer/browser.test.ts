@@ -97,7 +97,7 @@ describe('log-viewer in a browser', () => {
     await page.close();
   }, 120_000);
 
-  it('never runs script from a log line: in the log, the search results, the app page or followed lines', async () => {
+  it('never runs script from a log line: in the log, the search results, the app page and the list', async () => {
     const evil = [
       '<script>window.__xss=1</script>',
       '<img src=x onerror="window.__xss=2">',
@@ -115,11 +115,11 @@ describe('log-viewer in a browser', () => {
     await page.goto(`${server.url}/logs/${APP_ID}/1/stderr`);
     expect(await page.locator('#log .l').allInnerTexts()).toEqual(evil.map((t, i) => `${i + 1}${t.replace(/\u001b\[\d+m/g, '')}`));
     expect(await page.locator('#log img, #log svg, #log script').count()).toBe(0);
-    // Follow appends what the stream sends as text (here the whole log again: the route has no live pod log to continue with).
+    // Follow skips the lines shown and ends with the log (no cluster here: the archive is all there is);
+    // browser-live.test.ts follows a real pod log with such lines in it.
     await page.click('#follow');
     await page.locator('#follow-status').getByText('the log ended').waitFor();
-    expect(await page.locator('#log .l').count()).toBe(2 * evil.length);
-    expect(await page.locator('#L10').innerText()).toBe('10javascript:window.__xss=5');
+    expect(await page.locator('#log .l').count()).toBe(evil.length);
     await browser.screenshot(page, 'logs-xss-log');
     expect(await ran()).toBe('undefined');
 

@@ -7,13 +7,14 @@ import { systemClock, type Clock } from '../../../shared/clock.js';
 import { Authenticator, type PolicyRule } from './auth.js';
 import { CallLog, type ApiCall, type NonResourceCall } from './calls.js';
 import { discovery } from './discovery.js';
-import { FaultControls } from './faults.js';
+import { FaultControls, type DropMode } from './faults.js';
 import { RestHandlers } from './handlers.js';
 import { mergePatch } from './patch.js';
 import { QuotaController } from './quota.js';
 import { resourceId, ResourceRegistry, withTypeMeta, type ResourceType } from './resources.js';
 import { handleSelfReview } from './reviews.js';
 import { seededRandom } from './rng.js';
+import { PodLogs, type PodLogInput, type PodLogLine } from './pod-logs.js';
 import { parseRequest } from './routing.js';
 import { internalError, StatusError, unauthorized } from './status.js';
 import { Storage, type KubeObject } from './storage.js';
@@ -26,6 +27,8 @@ export { callKey } from './calls.js';
 export type { CutMode, DropMode, FaultControls, RequestFilter } from './faults.js';
 export { APF_TOO_MANY_REQUESTS_BODY } from './faults.js';
 export type { PolicyRule } from './auth.js';
+export type { PodLogInput, PodLogLine } from './pod-logs.js';
+export { formatLogTime, parseLogTime } from './pod-logs.js';
 export type { KubeObject } from './storage.js';
 export { canonicalQuantity, formatQuantity, parseQuantity } from './quantity.js';
 
@@ -108,6 +111,21 @@ export interface TestApiserver {
   sendBookmarks(): void;
   /** Open watch streams. */
   openWatches(): number;
+
+  /**
+   * Container logs behind `pods/log` (the kubelet's part): lines appended to a container's
+   * current instance (time: now, or as given), restarts (current → previous), terminations and
+   * dropped follow streams. Setting a pod's phase to Succeeded/Failed or deleting it ends its
+   * follow streams; a deleted pod's logs are gone.
+   */
+  readonly podLogs: {
+    append(namespace: string, pod: string, container: string, lines: readonly PodLogInput[]): PodLogLine[];
+    restart(namespace: string, pod: string, container: string): void;
+    terminate(namespace: string, pod: string, container?: string): void;
+    /** Drops every open follow stream: `destroy` resets the connection, `end` ends it cleanly. */
+    drop(mode?: DropMode): number;
+    readonly openFollows: number;
+  };
 }
 
 function send(res: ServerResponse, code: number, headers: Record<string, string>, body: string): void {
@@ -154,6 +172,14 @@ export async function startTestApiserver(options: TestApiserverOptions = {}): Pr
   const hub = watches;
   const quota = new QuotaController(storage, registry, { injectConflict: () => faults.takeQuotaConflict() });
   const deleteCollectionDisabled = new Set((options.deleteCollectionDisabled ?? []).map((r) => resourceId(registry.byName(r))));
+  const podLogs = new PodLogs(clock);
+  storage.subscribe((type, event) => {
+    if (type.resource !== 'pods' || type.group !== '') return;
+    const { namespace = 'default', name } = event.object.metadata;
+    const phase = (event.object.status as { phase?: string } | undefined)?.phase;
+    if (event.type === 'DELETED') podLogs.forget(namespace, name);
+    else if (phase === 'Succeeded' || phase === 'Failed') podLogs.terminate(namespace, name);
+  });
   const handlers = new RestHandlers({ storage, registry, quota, watches: hub, clock, random, deleteCollectionDisabled });
   const certificate = options.tls ? await selfSignedCertificate() : undefined;
   let serverAddress = '';
@@ -200,6 +226,11 @@ export async function startTestApiserver(options: TestApiserverOptions = {}): Pr
       if (review) return respond(review.code, { 'Content-Type': 'application/json' }, `${JSON.stringify(review.body)}\n`);
       const denied = auth.authorize(user, info);
       if (denied) throw denied;
+      if (info.resource === 'pods' && info.group === '' && info.subresource === 'log' && info.verb === 'get') {
+        podLogs.serve(info, storage.get(registry.byName('pods'), info.namespace, info.name ?? ''), res, headers);
+        call.code = res.statusCode;
+        return;
+      }
       const type = handlers.resolve(info);
       const result = handlers.handle(info, type, body, req.headers['content-type'], res, headers);
       if (result === 'streaming') {
@@ -269,6 +300,7 @@ export async function startTestApiserver(options: TestApiserverOptions = {}): Pr
     },
     async stop() {
       hub.dropAll('destroy');
+      podLogs.drop('destroy');
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -326,6 +358,31 @@ export async function startTestApiserver(options: TestApiserverOptions = {}): Pr
     resourceVersion: () => String(storage.currentResourceVersion()),
     sendBookmarks: () => hub.sendBookmarks(),
     openWatches: () => hub.openCount,
+    podLogs: {
+      append: (namespace, pod, container, lines) => podLogs.append(namespace, pod, container, lines),
+      restart(namespace, pod, container) {
+        podLogs.restart(namespace, pod, container);
+        // What the kubelet reports after a restart: the old instance in lastState, a new one running.
+        const stored = mustGet(typeOf('pods'), namespace, pod);
+        const statuses = ((stored.status as { containerStatuses?: Record<string, unknown>[] } | undefined)?.containerStatuses ?? []).map((s) => ({ ...s }));
+        let own = statuses.find((s) => s.name === container);
+        if (!own) {
+          own = { name: container, ready: true, restartCount: 0, image: 'spark', imageID: '', state: { running: { startedAt: timestamp(clock) } } };
+          statuses.push(own);
+        }
+        const startedAt = (own.state as { running?: { startedAt?: string } } | undefined)?.running?.startedAt ?? timestamp(clock);
+        own.lastState = { terminated: { exitCode: 137, reason: 'Error', startedAt, finishedAt: timestamp(clock), containerID: `containerd://${randomUUID()}` } };
+        own.state = { running: { startedAt: timestamp(clock) } };
+        own.restartCount = Number(own.restartCount ?? 0) + 1;
+        own.containerID = `containerd://${randomUUID()}`;
+        updateStatus('pods', namespace, pod, { containerStatuses: statuses });
+      },
+      terminate: (namespace, pod, container) => podLogs.terminate(namespace, pod, container),
+      drop: (mode) => podLogs.drop(mode),
+      get openFollows() {
+        return podLogs.openFollows;
+      },
+    },
   };
 }
 
