@@ -1,4 +1,3 @@
-import { isIP } from 'node:net';
 import * as z from 'zod';
 import { ConfigError } from './errors.js';
 import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_BODY_MEMORY_BYTES, DEFAULT_BODY_TIMEOUT_MS, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT_MS } from './http/edge-limits.js';
@@ -223,20 +222,11 @@ const schema = z.object({
   SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS: wholeNumber('SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS', 60, 'seconds').default(DEFAULT_ARCHIVER_COMPACT_IDLE_SECONDS),
   SPARKFN_ARCHIVER_GZIP_LEVEL: numberIn('SPARKFN_ARCHIVER_GZIP_LEVEL must be a gzip level from 1 (fastest) to 9 (smallest)', { min: 1, max: 9 }).default(DEFAULT_ARCHIVER_GZIP_LEVEL),
 
-  SPARKFN_LOGS_AUTH: z
-    .enum(['none', 'token', 'proxy'], { message: 'SPARKFN_LOGS_AUTH must be none, token (SPARKFN_LOGS_TOKEN) or proxy (an auth proxy such as oauth2-proxy, SPARKFN_LOGS_PROXY_ADDRESSES)' })
-    .default('none'),
-  SPARKFN_LOGS_TOKEN: z.string().min(16, { message: 'SPARKFN_LOGS_TOKEN must be at least 16 characters' }).optional(),
-  SPARKFN_LOGS_PROXY_ADDRESSES: csv
-    .refine((v) => (v.length === 1 && v[0] === 'any') || v.every((a) => isIP(a.split('/')[0] ?? '') !== 0 && /^[^/]+(\/\d{1,3})?$/.test(a)), {
-      message: 'SPARKFN_LOGS_PROXY_ADDRESSES must list the auth proxy\'s addresses or CIDR ranges, e.g. 10.42.0.0/16,127.0.0.1, or be any (only when the proxy is the only way in)',
-    })
-    .default([]),
-  SPARKFN_LOGS_NAMESPACES_BY_GROUP: csv
-    .refine((v) => v.every((pair) => /^[^=]+=([a-z0-9]([-a-z0-9]*[a-z0-9])?|\*)$/.test(pair)), {
-      message: 'SPARKFN_LOGS_NAMESPACES_BY_GROUP must be group=namespace pairs (a group may repeat; * is every namespace), e.g. spark-admins=*,team-a=spark-team-a',
-    })
-    .default([]),
+  // log-viewer's readers; functions/log-viewer/auth.ts checks how they fit together.
+  SPARKFN_LOGS_AUTH: z.enum(['none', 'token', 'proxy']).default('none'),
+  SPARKFN_LOGS_TOKEN: z.string().min(16).optional(),
+  SPARKFN_LOGS_PROXY_ADDRESSES: csv.default([]),
+  SPARKFN_LOGS_NAMESPACES_BY_GROUP: csv.default([]),
 
   SPARKFN_COST_EVENT_LOG_PREFIX: z
     .string()
@@ -364,21 +354,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (config.SPARKFN_ADMISSION_CLIENT_NAMES.length > 0 && !config.SPARKFN_ADMISSION_CLIENT_CA_FILE) {
     throw new ConfigError('Invalid configuration: SPARKFN_ADMISSION_CLIENT_NAMES is checked only against a verified client certificate: set SPARKFN_ADMISSION_CLIENT_CA_FILE too.', [
       { variable: 'SPARKFN_ADMISSION_CLIENT_NAMES', message: 'set SPARKFN_ADMISSION_CLIENT_CA_FILE to the CA that signed the apiserver\'s client certificate, or unset it' },
-    ]);
-  }
-  if (config.SPARKFN_LOGS_AUTH === 'token' && !config.SPARKFN_LOGS_TOKEN) {
-    throw new ConfigError('Invalid configuration: SPARKFN_LOGS_AUTH=token needs SPARKFN_LOGS_TOKEN, the bearer token readers send.', [
-      { variable: 'SPARKFN_LOGS_TOKEN', message: 'set it to a secret of at least 16 characters, or choose another SPARKFN_LOGS_AUTH' },
-    ]);
-  }
-  if (config.SPARKFN_LOGS_AUTH === 'proxy' && config.SPARKFN_LOGS_PROXY_ADDRESSES.length === 0) {
-    throw new ConfigError('Invalid configuration: SPARKFN_LOGS_AUTH=proxy needs SPARKFN_LOGS_PROXY_ADDRESSES: the auth proxy\'s addresses, or any when the proxy is the only way in.', [
-      { variable: 'SPARKFN_LOGS_PROXY_ADDRESSES', message: 'list the proxy\'s addresses or CIDR ranges, e.g. 10.42.0.0/16, or set any' },
-    ]);
-  }
-  if (config.SPARKFN_LOGS_NAMESPACES_BY_GROUP.length > 0 && config.SPARKFN_LOGS_AUTH !== 'proxy') {
-    throw new ConfigError('Invalid configuration: SPARKFN_LOGS_NAMESPACES_BY_GROUP needs the groups an auth proxy sends: set SPARKFN_LOGS_AUTH=proxy too.', [
-      { variable: 'SPARKFN_LOGS_NAMESPACES_BY_GROUP', message: 'set SPARKFN_LOGS_AUTH=proxy, or unset it' },
     ]);
   }
   if (config.SPARKFN_HTTP_HEADERS_TIMEOUT_MS > config.SPARKFN_HTTP_REQUEST_TIMEOUT_MS) {

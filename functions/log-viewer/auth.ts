@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 import type { Config } from '../../shared/config.js';
+import { ConfigError } from '../../shared/errors.js';
 import { errorResult } from '../../shared/http/server.js';
 import type { HttpInput, HttpResult } from '../../shared/platform/trigger.js';
 import type { ObjectStore } from '../../shared/store/object-store.js';
@@ -31,8 +32,17 @@ export type ReadableNamespaces = 'all' | ReadonlySet<string>;
 
 export type AccessVerdict = { kind: 'allowed'; user?: string; namespaces: ReadableNamespaces } | { kind: 'refused'; result: HttpResult };
 
-/** The access policy the environment configures (loadConfig has checked that the parts fit together). */
+/** A group=namespace pair: any group name without `=` or `,`; a namespace name, or `*` for all. */
+const GROUP_PAIR = /^[^=]+=([a-z0-9]([-a-z0-9]*[a-z0-9])?|\*)$/;
+
+/**
+ * The access policy the environment configures, checked whole (config.ts only parses the
+ * variables, keeping every bundle that loads it small): ConfigError naming each variable and its
+ * fix when the parts do not fit together.
+ */
 export function accessPolicyFromConfig(config: Config): AccessPolicy {
+  const problems = accessConfigProblems(config);
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.map((p) => p.message).join('; ')}.`, problems);
   switch (config.SPARKFN_LOGS_AUTH) {
     case 'none':
       return { kind: 'none' };
@@ -47,6 +57,37 @@ export function accessPolicyFromConfig(config: Config): AccessPolicy {
       };
     }
   }
+}
+
+function accessConfigProblems(config: Config): { variable: string; message: string }[] {
+  const problems: { variable: string; message: string }[] = [];
+  const auth = config.SPARKFN_LOGS_AUTH;
+  const addresses = config.SPARKFN_LOGS_PROXY_ADDRESSES;
+  if (auth === 'token' && !config.SPARKFN_LOGS_TOKEN) {
+    problems.push({ variable: 'SPARKFN_LOGS_TOKEN', message: 'SPARKFN_LOGS_AUTH=token needs SPARKFN_LOGS_TOKEN, the bearer token readers send (at least 16 characters)' });
+  }
+  if (auth === 'proxy' && addresses.length === 0) {
+    problems.push({ variable: 'SPARKFN_LOGS_PROXY_ADDRESSES', message: 'SPARKFN_LOGS_AUTH=proxy needs SPARKFN_LOGS_PROXY_ADDRESSES: the auth proxy\'s addresses or CIDR ranges (10.42.0.0/16,127.0.0.1), or any when the proxy is the only way in' });
+  }
+  const badAddress = addresses.join() === 'any' ? undefined : addresses.find((a) => !isAddressOrRange(a));
+  if (badAddress !== undefined) {
+    problems.push({ variable: 'SPARKFN_LOGS_PROXY_ADDRESSES', message: `SPARKFN_LOGS_PROXY_ADDRESSES must list addresses or CIDR ranges (10.42.0.0/16,127.0.0.1), or be any; ${JSON.stringify(badAddress)} is not` });
+  }
+  const badPair = config.SPARKFN_LOGS_NAMESPACES_BY_GROUP.find((pair) => !GROUP_PAIR.test(pair));
+  if (badPair !== undefined) {
+    problems.push({ variable: 'SPARKFN_LOGS_NAMESPACES_BY_GROUP', message: `SPARKFN_LOGS_NAMESPACES_BY_GROUP must be group=namespace pairs (a group may repeat; * is every namespace), e.g. spark-admins=*,team-a=spark-team-a; ${JSON.stringify(badPair)} is not` });
+  }
+  if (config.SPARKFN_LOGS_NAMESPACES_BY_GROUP.length > 0 && auth !== 'proxy') {
+    problems.push({ variable: 'SPARKFN_LOGS_NAMESPACES_BY_GROUP', message: 'SPARKFN_LOGS_NAMESPACES_BY_GROUP needs the groups an auth proxy sends: set SPARKFN_LOGS_AUTH=proxy too, or unset it' });
+  }
+  return problems;
+}
+
+function isAddressOrRange(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
 }
 
 /** `group=namespace` pairs (a group may repeat) as a map. */

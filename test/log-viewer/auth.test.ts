@@ -125,16 +125,24 @@ describe('log-viewer access', () => {
   });
 
   it.each([
-    [{ SPARKFN_LOGS_AUTH: 'token' }, 'SPARKFN_LOGS_TOKEN'],
-    [{ SPARKFN_LOGS_AUTH: 'token', SPARKFN_LOGS_TOKEN: 'short' }, 'SPARKFN_LOGS_TOKEN must be at least 16 characters'],
-    [{ SPARKFN_LOGS_AUTH: 'proxy' }, 'SPARKFN_LOGS_PROXY_ADDRESSES'],
-    [{ SPARKFN_LOGS_AUTH: 'proxy', SPARKFN_LOGS_PROXY_ADDRESSES: '10.0.0.0/8,proxy.local' }, 'SPARKFN_LOGS_PROXY_ADDRESSES must list'],
-    [{ SPARKFN_LOGS_AUTH: 'oidc' }, 'SPARKFN_LOGS_AUTH must be none, token'],
+    [{ SPARKFN_LOGS_AUTH: 'token' }, 'SPARKFN_LOGS_AUTH=token needs SPARKFN_LOGS_TOKEN'],
+    [{ SPARKFN_LOGS_AUTH: 'proxy' }, 'SPARKFN_LOGS_AUTH=proxy needs SPARKFN_LOGS_PROXY_ADDRESSES'],
+    [{ SPARKFN_LOGS_AUTH: 'proxy', SPARKFN_LOGS_PROXY_ADDRESSES: '10.0.0.0/8,proxy.local' }, '"proxy.local" is not'],
+    [{ SPARKFN_LOGS_AUTH: 'proxy', SPARKFN_LOGS_PROXY_ADDRESSES: '10.0.0.0/33' }, '"10.0.0.0/33" is not'],
     [{ SPARKFN_LOGS_NAMESPACES_BY_GROUP: 'a=b' }, 'set SPARKFN_LOGS_AUTH=proxy too'],
-    [{ SPARKFN_LOGS_AUTH: 'proxy', SPARKFN_LOGS_PROXY_ADDRESSES: 'any', SPARKFN_LOGS_NAMESPACES_BY_GROUP: 'team-a' }, 'group=namespace pairs'],
-  ])('refuses the configuration %j naming %s', (env, message) => {
+    [{ SPARKFN_LOGS_AUTH: 'proxy', SPARKFN_LOGS_PROXY_ADDRESSES: 'any', SPARKFN_LOGS_NAMESPACES_BY_GROUP: 'team-a' }, '"team-a" is not'],
+  ])('refuses the access configuration %j: %s', (env, message) => {
+    const config = loadConfig(env);
+    expect(() => accessPolicyFromConfig(config)).toThrow(ConfigError);
+    expect(() => accessPolicyFromConfig(config)).toThrow(message);
+  });
+
+  it.each([
+    [{ SPARKFN_LOGS_AUTH: 'oidc' }, 'SPARKFN_LOGS_AUTH'],
+    [{ SPARKFN_LOGS_AUTH: 'token', SPARKFN_LOGS_TOKEN: 'short' }, 'SPARKFN_LOGS_TOKEN'],
+  ])('refuses %j when loading the configuration, naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
-    expect(() => loadConfig(env)).toThrow(message);
+    expect(() => loadConfig(env)).toThrow(variable);
   });
 
   it('reads a proxy policy from the environment', () => {
@@ -145,6 +153,11 @@ describe('log-viewer access', () => {
     expect(policy.proxies.check('10.43.0.1', 'ipv4')).toBe(false);
     expect([...(policy.namespacesByGroup?.get('org:team a') ?? [])]).toEqual(['ns-a', 'ns-b']);
   });
+
+  it('sparkfn serve refuses to start when the access settings do not fit together', async () => {
+    const started = startServeChild({ SPARKFN_STORE: `file://${store.dir}`, SPARKFN_LOGS_AUTH: 'proxy' });
+    await expect(started).rejects.toThrow(/exited before listening[\s\S]*SPARKFN_LOGS_AUTH=proxy needs SPARKFN_LOGS_PROXY_ADDRESSES/);
+  }, 90_000);
 
   it('sparkfn serve enforces SPARKFN_LOGS_AUTH from its environment', async () => {
     const child = await startServeChild({ SPARKFN_STORE: `file://${store.dir}`, SPARKFN_LOGS_AUTH: 'token', SPARKFN_LOGS_TOKEN: TOKEN, SPARKFN_LOG_LEVEL: 'warn' });
