@@ -95,9 +95,10 @@ async function serve(input: HttpInput, deps: LogViewerDeps, options: Served): Pr
   if (input.path === LOGS_ROUTE || input.path === LOGS_ROUTE.slice(0, -1)) return serveRecentApps(input, deps, options);
   const path = parseLogPath(input.path);
   if (path.kind === 'none') return errorResult(404, 'not-found', `No log at ${input.path}; ask for ${LOGS_ROUTE}<appId> or ${LOGS_ROUTE}<appId>/<executorId>/<stdout|stderr>.`);
-  let namespace: string | null | undefined;
-  if (options.namespaces !== 'all') namespace = await namespaceOf(deps.store, path.appId);
-  if (namespace !== undefined && !mayRead(options.namespaces, namespace)) return forbiddenApp(path.appId);
+  if (options.namespaces !== 'all') {
+    const refused = await refuseOtherNamespace(path, deps, options.namespaces);
+    if (refused) return refused;
+  }
   if (path.kind === 'app') {
     const listing = await listApp(deps.store, path.appId);
     if (!options.html) return listing ? jsonResult(200, listing) : errorResult(404, 'unknown-app', `Nothing is archived for app ${path.appId}.`);
@@ -128,6 +129,21 @@ async function serve(input: HttpInput, deps: LogViewerDeps, options: Served): Pr
     if (err instanceof ChunkVanishedError) return answer();
     throw err;
   }
+}
+
+/**
+ * 403 when the app is in a namespace the caller may not read: the namespace its archive names, or
+ * before anything is archived, its executor pod's (a pod lookup that fails refuses: fail closed);
+ * 404 when there is neither, so that no live log is read unchecked.
+ */
+async function refuseOtherNamespace(path: Exclude<LogPath, { kind: 'none' }>, deps: LogViewerDeps, readable: ReadableNamespaces): Promise<HttpResult | undefined> {
+  let namespace = await namespaceOf(deps.store, path.appId);
+  if (namespace === undefined && path.kind === 'log') {
+    const status = await podStatus(path.appId, path.executorId, deps).catch(() => ({ pod: { namespace: null } }));
+    if (!status.pod) return missingLog(path, 'app');
+    namespace = status.pod.namespace;
+  }
+  return namespace !== undefined && !mayRead(readable, namespace) ? forbiddenApp(path.appId) : undefined;
 }
 
 async function serveRecentApps(input: HttpInput, deps: LogViewerDeps, options: Served): Promise<HttpResult> {

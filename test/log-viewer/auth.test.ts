@@ -6,6 +6,8 @@ import { ConfigError } from '../../shared/errors.js';
 import type { RunningServer } from '../../shared/http/server.js';
 import type { FileObjectStore } from '../../shared/store/fs-store.js';
 import type { ObjectStore } from '../../shared/store/object-store.js';
+import { createKubeClients } from '../../shared/k8s/client.js';
+import { startTestApiserver } from '../support/apiserver/index.js';
 import { startServeChild } from '../support/serve-child.js';
 import { tempStore } from '../log-archiver/support.js';
 import { BROWSER_ACCEPT, archiveLines, startViewer } from './pages-support.js';
@@ -122,6 +124,33 @@ describe('log-viewer access', () => {
     expect(((await (await fetch(`${url}/logs/spark-cccc`, as('admins'))).json()) as { namespace?: string }).namespace).toBeUndefined();
     expect((await fetch(`${url}/logs/spark-cccc/1/stderr`, as('both'))).status).toBe(403);
     expect((await fetch(`${url}/logs/spark-cccc/1/stderr`, as('admins'))).status).toBe(200);
+  });
+
+  it('per namespace, before anything is archived: the live pod’s namespace decides, and no pod is 404', async () => {
+    const api = await startTestApiserver();
+    try {
+      const cluster = await createKubeClients(api.kubeConfig());
+      const c = counted(store);
+      server = await startViewer(c.store, { access: { kind: 'proxy', proxies: 'any', namespacesByGroup: namespacesByGroup(['team-a=team-a', 'team-b=team-b']) } }, { cluster });
+      const container = 'spark-kubernetes-executor';
+      api.put({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'fresh-exec-1', namespace: 'team-b', labels: { 'spark-app-selector': 'spark-fresh', 'spark-role': 'executor', 'spark-exec-id': '1' } },
+        spec: { nodeName: 'vk-1', containers: [{ name: container, image: 'spark' }] },
+        status: { phase: 'Running', containerStatuses: [{ name: container, ready: true, restartCount: 0, image: 'spark', imageID: '', state: { running: { startedAt: '2025-05-14T02:14:00Z' } } }] },
+      });
+      api.podLogs.append('team-b', 'fresh-exec-1', container, [{ text: 'live secret of team b', time: '2025-05-14T02:15:00.000000001Z' }]);
+      const as = (groups: string) => ({ headers: { 'x-forwarded-user': 'ada', 'x-forwarded-groups': groups } });
+      const fresh = `${server.url}/logs/spark-fresh/1/stderr`;
+      const refused = await fetch(fresh, as('team-a'));
+      expect(refused.status).toBe(403);
+      expect(await refused.text()).not.toContain('live secret');
+      expect(await (await fetch(fresh, as('team-b'))).text()).toBe('live secret of team b\n');
+      expect((await fetch(`${server.url}/logs/spark-nothing/1/stderr`, as('team-a'))).status).toBe(404);
+    } finally {
+      await api.stop();
+    }
   });
 
   it.each([

@@ -2,6 +2,7 @@ import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run as archiverRun } from '../../functions/log-archiver/handler.js';
 import { type LogViewerOptions, createLogViewer } from '../../functions/log-viewer/handler.js';
+import type { LogViewerDeps } from '../../functions/log-viewer/live-cluster.js';
 import { type RunningServer, type Route, startHttpServer } from '../../shared/http/server.js';
 import { silentLogger } from '../../shared/logger.js';
 import { Metrics } from '../../shared/metrics.js';
@@ -14,8 +15,8 @@ import { batch, depsFor, filebeatValue, record } from '../log-archiver/support.j
 export const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8';
 
 /** log-viewer behind `sparkfn serve`'s HTTP server (shared/http) on 127.0.0.1, as the other log-viewer tests run it. */
-export async function startViewer(store: ObjectStore, options: LogViewerOptions = { access: { kind: 'none' } }): Promise<RunningServer> {
-  const deps = depsFor(store);
+export async function startViewer(store: ObjectStore, options: LogViewerOptions = { access: { kind: 'none' } }, more: Partial<LogViewerDeps> = {}): Promise<RunningServer> {
+  const deps: LogViewerDeps = { ...depsFor(store), ...more };
   const fn = createLogViewer(options);
   const routes: Route[] = (fn.routes ?? []).map((route) => ({ ...route, handle: (input, context) => fn.run(input, { ...deps, signal: context.signal }) }));
   return startHttpServer({ routes, logger: silentLogger, metrics: new Metrics(), bodyLimitBytes: 1 << 20, auth: {} }, 0, '127.0.0.1');
