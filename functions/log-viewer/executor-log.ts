@@ -13,7 +13,7 @@ import { type LogSources, logText, sourcesOf, tailLines } from './log-sources.js
 /** Where an answer's lines come from. */
 export type LogSource = 'archive' | 'live' | 'archive+live';
 
-/** Live lines of the seam window held in memory at most; past it the seam falls back to time. */
+/** Live lines of the seam window held in memory at most; past it every line up to the archive's last millisecond counts as archived (the seam by time). */
 const MAX_SEAM_WINDOW_LINES = 100_000;
 
 /** What to open. */
@@ -111,33 +111,50 @@ export async function openExecutorLog(req: ExecutorLogRequest, deps: LogViewerDe
   // The seam may lie in the instance before a restart: its lines from that second on come first.
   const previousFinished = pod.previousFinishedAt ? Date.parse(pod.previousFinishedAt) : Number.NaN;
   const withPrevious = pod.restartCount > 0 && !(previousFinished + 1000 < sinceMs);
-  const window = chain<LiveLine>(withPrevious ? previousLines(cluster, pod, since, signal) : empty(), readPodLog(cluster.kubeConfig, podLogRequest(pod, since, signal)));
   const head: LiveLine[] = [];
-  let next: IteratorResult<LiveLine>;
+  let previous: LiveLine[] = [];
+  let currentDone = false;
   try {
-    next = await window.next();
-    while (!next.done && msOf(next.value.timeNs) <= tail.lastTimeMs && head.length < MAX_SEAM_WINDOW_LINES) {
-      head.push(next.value);
-      next = await window.next();
+    // The previous instance has ended: what it wrote since that second is read whole.
+    if (withPrevious) for await (const line of previousLines(cluster, pod, since, signal)) previous.push(line);
+    const current = readPodLog(cluster.kubeConfig, podLogRequest(pod, since, signal));
+    const window = chain<LiveLine>(previous, current);
+    try {
+      let next = await window.next();
+      while (!next.done && msOf(next.value.timeNs) <= tail.lastTimeMs && head.length < MAX_SEAM_WINDOW_LINES) {
+        head.push(next.value);
+        next = await window.next();
+      }
+      currentDone = next.done === true;
+    } finally {
+      // Closed now, not left paused while the archive streams (or for good, after a HEAD): the rest is read again from the cursor.
+      await window.return(undefined);
     }
   } catch (err) {
-    if (!(err instanceof PodLogError)) throw err;
-    // The pod is there but its log is not (forbidden, not started, gone meanwhile): the archive alone, saying why.
-    await window.return(undefined);
-    return finish(req, { source: 'archive', pod, liveSkipped: err.message, text: logText(store, own, signal) });
+    if (signal?.aborted) throw err;
+    // The pod is there but its log is not (forbidden, not started, gone meanwhile, the apiserver unreachable): the archive alone, saying why.
+    deps.logger.warn({ err, pod: `${pod.namespace}/${pod.name}` }, 'log-viewer: the pod log could not be read; serving the archive alone');
+    return finish(req, { source: 'archive', pod, liveSkipped: (err as Error).message, text: logText(store, own, signal) });
   }
-  const seam = findSeam(head, tail.entries, tail.lastTimeMs);
-  // The overlap went out from the archive: the cursor knows it, so that following from this second repeats none of it.
+  // A window too long to hold: every line of the archive's millisecond or before counts as archived (the seam by time).
+  const overflow = head.length >= MAX_SEAM_WINDOW_LINES;
+  const seam = overflow ? { index: head.length, kind: 'time' as const } : findSeam(head, tail.entries, tail.lastTimeMs);
+  // The overlap went out from the archive: the cursor knows it, so that reading on (or following) from this second repeats none of it.
   for (const line of head.slice(0, seam.index)) cursor.admit(line);
-  const after = next;
+  const fromPrevious = previous.slice(Math.min(head.length, previous.length));
+  previous = [];
   const rest = (async function* (): AsyncGenerator<LiveLine> {
-    yield* head.slice(seam.index);
-    if (!after.done) {
-      yield after.value;
-      yield* window;
+    for (const line of head.slice(seam.index)) if (cursor.admit(line)) yield line;
+    for (const line of fromPrevious) if (cursor.admit(line)) yield line;
+    if (currentDone) return;
+    cursor.resume();
+    const from = cursor.lastTimeNs !== undefined ? sinceTimeOf(cursor.lastTimeNs) : since;
+    for await (const line of readPodLog(cluster.kubeConfig, podLogRequest(pod, from, signal))) {
+      if (overflow && msOf(line.timeNs) <= tail.lastTimeMs) cursor.admit(line);
+      else if (cursor.admit(line)) yield line;
     }
   })();
-  const text = chainBuffers(logText(store, own, signal), live(admitted(rest, cursor)));
+  const text = chainBuffers(logText(store, own, signal), live(rest));
   return finish(req, { source: 'archive+live', pod, seam: seam.kind, text }, { cluster, pod, cursor, since, signal, deps });
 }
 
@@ -187,17 +204,21 @@ function finish(req: ExecutorLogRequest, log: ExecutorLog, followOn?: FollowOn):
   return { ...log, text };
 }
 
-function followed(on: FollowOn): AsyncGenerator<Buffer> {
-  return live(
-    followPodLog({
+async function* followed(on: FollowOn): AsyncGenerator<Buffer> {
+  try {
+    yield* live(followPodLog({
       cluster: on.cluster,
       pod: on.pod,
       cursor: on.cursor,
       ...(on.since ? { since: on.since } : {}),
       ...(on.signal ? { signal: on.signal } : {}),
       sleep: on.deps.sleep ?? sleep,
-    }),
-  );
+    }));
+  } catch (err) {
+    // The response is cut (the client sees it incomplete); the reason goes to the log.
+    on.deps.logger.warn({ err, pod: `${on.pod.namespace}/${on.pod.name}` }, 'log-viewer: following the pod log failed');
+    throw err;
+  }
 }
 
 async function* admitted(lines: AsyncIterable<LiveLine>, cursor: LiveCursor): AsyncGenerator<LiveLine> {
@@ -208,7 +229,7 @@ async function* live(lines: AsyncIterable<LiveLine>): AsyncGenerator<Buffer> {
   for await (const line of lines) yield Buffer.from(`${line.text}\n`);
 }
 
-async function* chain<T>(...parts: AsyncIterable<T>[]): AsyncGenerator<T> {
+async function* chain<T>(...parts: (AsyncIterable<T> | Iterable<T>)[]): AsyncGenerator<T> {
   for (const part of parts) yield* part;
 }
 

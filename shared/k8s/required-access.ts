@@ -83,6 +83,13 @@ const USES: Readonly<Record<string, readonly Use[]>> = {
     ['list', '', 'pods'],
     ['watch', '', 'pods'],
   ],
+  // the live half of an executor log: its pod by labels in every namespace, the pod again while
+  // following, and the pod's log (functions/log-viewer/live-pod.ts, live-pod-log.ts).
+  'log-viewer': [
+    ['list', '', 'pods'],
+    ['get', '', 'pods'],
+    ['get', '', 'pods', 'log'],
+  ],
 };
 
 const key = (verb: string, group: string, resource: string, subresource?: string) => `${verb} ${group}/${resource}/${subresource ?? ''}`;

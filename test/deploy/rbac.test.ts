@@ -263,6 +263,25 @@ describe('deploy/rbac.yaml: the ClusterRole against the functions’ calls', () 
     });
   });
 
+  it('log-viewer finds an executor pod and follows its log until the pod ends', async () => {
+    const { run: runViewer } = await import('../../functions/log-viewer/handler.js');
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'rbac-exec-1', namespace: 'spark-jobs', labels: { 'spark-app-selector': 'spark-rbac-live', 'spark-exec-id': '1', 'spark-role': 'executor' } }, spec: { containers: [{ name: 'spark-kubernetes-executor', image: 'spark' }] }, status: { phase: 'Running' } };
+    server.put(pod);
+    server.podLogs.append('spark-jobs', 'rbac-exec-1', 'spark-kubernetes-executor', ['live line']);
+    const deps = { ...createDeps(loadConfig({}), { logger: silentLogger, store: await tempStore() }), cluster: await createKubeClients(server.kubeConfig({ token: SA_TOKEN })) };
+    const result = await runViewer({ kind: 'http', source: 'sparkfn-serve', method: 'GET', path: '/logs/spark-rbac-live/1/stderr', query: { follow: '1' }, headers: {}, body: Buffer.alloc(0) }, deps);
+    expect(result.headers?.['x-sparkfn-log-source']).toBe('live');
+    const pieces: Buffer[] = [];
+    const body = result.body as AsyncIterable<Buffer>;
+    const reading = (async () => {
+      for await (const piece of body) pieces.push(piece);
+    })();
+    await until('the follow stream', () => server.podLogs.openFollows === 1);
+    server.setPodPhase('spark-jobs', 'rbac-exec-1', 'Succeeded');
+    await reading;
+    expect(Buffer.concat(pieces).toString()).toBe('live line\n');
+  });
+
   it('allows every call the functions made and has no rule that nothing used', () => {
     const calls = saCalls();
     const made = new Map<string, number>();

@@ -15,6 +15,7 @@ describe('REQUIRED_ACCESS', () => {
     ['watch', 'pods', ['spot-fallback', 'job-cost', 'log-archiver']],
     ['patch', 'sparkapplications.sparkoperator.k8s.io', ['quota-retry']],
     ['list', 'resourcequotas', ['quota-retry']],
+    ['get', 'pods/log', ['log-viewer']],
   ])('needs %s %s for %j', (verb, resource, usedBy) => {
     const found = REQUIRED_ACCESS.find((a) => a.verb === verb && accessResourceName(a) === resource);
     expect(found?.usedBy).toEqual(usedBy);

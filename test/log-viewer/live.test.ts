@@ -3,10 +3,15 @@ import { type RunningServe, startServe } from '../../app/cli/serve.js';
 import { run as archiverRun } from '../../functions/log-archiver/handler.js';
 import { fn as viewer, LOG_SOURCE_HEADER, run as viewerRun } from '../../functions/log-viewer/handler.js';
 import { podStatus } from '../../functions/log-viewer/executor-log.js';
+import { MAX_FOLLOW_RECONNECTS } from '../../functions/log-viewer/live-follow.js';
 import type { LogViewerDeps } from '../../functions/log-viewer/live-cluster.js';
 import { loadConfig } from '../../shared/config.js';
 import { createKubeClients } from '../../shared/k8s/client.js';
-import type { FileObjectStore } from '../../shared/store/fs-store.js';
+import { compactApp } from '../../functions/log-archiver/compact.js';
+import { DEFAULT_SETTINGS } from '../../functions/log-archiver/settings.js';
+import { S3ObjectStore } from '../../shared/store/s3-store.js';
+import type { ObjectStore } from '../../shared/store/object-store.js';
+import { type S3rverHarness, startS3rver } from '../support/s3rver.js';
 import { type KubeObject, startTestApiserver, type TestApiserver } from '../support/apiserver/index.js';
 import { APP_ID, batch, depsFor, executorLine, filebeatValue, linesOf, record, tempStore } from '../log-archiver/support.js';
 
@@ -43,7 +48,7 @@ function executorPod(executorId: string, options: { driver?: boolean; name?: str
   };
 }
 
-let store: FileObjectStore;
+let store: ObjectStore;
 let cleanup: () => Promise<void>;
 let api: TestApiserver;
 let serve: RunningServe;
@@ -128,6 +133,12 @@ describe('log-viewer: archive and live pod log behind one URL', () => {
     expect(linesOf(answer.text).filter((t) => t === 'dup')).toHaveLength(3);
     expect(linesOf(answer.text).filter((t) => t === 'same')).toHaveLength(3);
 
+    // HEAD: the same headers, no body, and no pods/log request left open.
+    const head = await fetch(`${serve.url}/logs/${APP_ID}/1/stderr?follow=1`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get(LOG_SOURCE_HEADER)).toBe('archive+live');
+    expect(await head.text()).toBe('');
+    expect(api.podLogs.openFollows).toBe(0);
     // The tail of the joined log.
     expect(linesOf((await get(`/logs/${APP_ID}/1/stderr?tail=12`)).text)).toEqual(lines.slice(M - 12).map((l) => l.text));
     // The pod log was asked from the second of the last archived line, with timestamps.
@@ -168,6 +179,18 @@ describe('log-viewer: archive and live pod log behind one URL', () => {
     expect(after.source).toBe('archive');
     expect(linesOf(after.text)).toEqual(lines.slice(0, 8).map((l) => l.text));
     expect(await podStatus(APP_ID, '1', deps)).toEqual({ cluster: true, state: 'archived' });
+  });
+
+  it('serves the archive alone, saying why, when the pod log cannot be read', async () => {
+    const lines = seamFixture(8, 12);
+    await archive(lines.slice(0, 8));
+    api.put(executorPod('1'));
+    appendToPod('etl-orders-daily-7d3f9a2b1c8e4f60-exec-1', lines);
+    api.faults.internalError(1, { resource: 'pods', subresource: 'log' });
+    const res = await fetch(`${serve.url}/logs/${APP_ID}/1/stderr`);
+    expect(res.headers.get(LOG_SOURCE_HEADER)).toBe('archive');
+    expect(res.headers.get('x-sparkfn-live-skipped')).toMatch(/500/);
+    expect(linesOf(await res.text())).toEqual(lines.slice(0, 8).map((l) => l.text));
   });
 
   it('serves the pod log alone before anything was archived, and 404 when there is neither', async () => {
@@ -249,6 +272,63 @@ describe('log-viewer: archive and live pod log behind one URL', () => {
     expect(followCalls).toBeGreaterThanOrEqual(4);
   });
 
+  it('follows across a container restart: what the old instance wrote after a drop comes from previous, then the new instance', async () => {
+    const pod = 'etl-orders-daily-7d3f9a2b1c8e4f60-exec-1';
+    const lines: Line[] = [];
+    for (let i = 1; i <= 10; i++) lines.push({ text: `line ${i}`, stream: 'stderr', timeNs: nsAt(T0 + i * 40) });
+    await archive(lines.slice(0, 2));
+    api.put(executorPod('1'));
+    appendToPod(pod, lines.slice(0, 4));
+    const res = await fetch(`${serve.url}/logs/${APP_ID}/1/stderr?follow=1`);
+    const reader = res.body!.getReader();
+    let text = '';
+    const until = async (predicate: () => boolean) => {
+      while (!predicate()) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += Buffer.from(value).toString('utf8');
+      }
+    };
+    await until(() => text.includes('line 4\n'));
+    await expect.poll(() => api.podLogs.openFollows).toBe(1);
+    api.podLogs.drop('destroy');
+    // The old instance writes on, unseen, then is restarted (OOM) and the new one writes.
+    appendToPod(pod, lines.slice(4, 6));
+    api.podLogs.restart(NS, pod, EXECUTOR_CONTAINER);
+    appendToPod(pod, lines.slice(6, 9));
+    await until(() => text.includes('line 9\n'));
+    appendToPod(pod, lines.slice(9));
+    api.setPodPhase(NS, pod, 'Failed');
+    await until(() => false);
+    expect(linesOf(text)).toEqual(lines.map((l) => l.text));
+    expect(api.calls.some((c) => c.subresource === 'log' && c.code === 200)).toBe(true);
+  });
+
+  it('follows after a tail: the last N lines of archive and pod log, then the new ones', async () => {
+    const pod = 'etl-orders-daily-7d3f9a2b1c8e4f60-exec-1';
+    const lines: Line[] = [];
+    for (let i = 1; i <= 9; i++) lines.push({ text: `line ${i}`, stream: 'stderr', timeNs: nsAt(T0 + i * 30) });
+    await archive(lines.slice(0, 5));
+    api.put(executorPod('1'));
+    appendToPod(pod, lines.slice(0, 7));
+    const res = await fetch(`${serve.url}/logs/${APP_ID}/1/stderr?tail=3&follow=1`);
+    const reader = res.body!.getReader();
+    let text = '';
+    const until = async (predicate: () => boolean) => {
+      while (!predicate()) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += Buffer.from(value).toString('utf8');
+      }
+    };
+    await until(() => text.includes('line 7\n'));
+    await expect.poll(() => api.podLogs.openFollows).toBe(1);
+    appendToPod(pod, lines.slice(7));
+    api.setPodPhase(NS, pod, 'Succeeded');
+    await until(() => false);
+    expect(linesOf(text)).toEqual(['line 5', 'line 6', 'line 7', 'line 8', 'line 9']);
+  });
+
   it('gives up following after bounded reconnects when the pod log keeps failing, cutting the response', async () => {
     const pod = 'etl-orders-daily-7d3f9a2b1c8e4f60-exec-1';
     api.put(executorPod('1'));
@@ -258,8 +338,8 @@ describe('log-viewer: archive and live pod log behind one URL', () => {
     const first = await reader.read();
     expect(Buffer.from(first.value!).toString()).toBe('only line\n');
     await expect.poll(() => api.podLogs.openFollows).toBe(1);
-    // From now on every pods/log request fails with 500 until the follower stops asking.
-    api.faults.internalError(100, { resource: 'pods' });
+    // From now on every pods/log request fails with 500 (the pod itself reads fine: it runs) until the follower stops asking.
+    api.faults.internalError(100, { resource: 'pods', subresource: 'log' });
     api.podLogs.drop('destroy');
     await expect(
       (async () => {
@@ -267,6 +347,9 @@ describe('log-viewer: archive and live pod log behind one URL', () => {
         return 'still open';
       })(),
     ).rejects.toThrow();
+    const failed = api.calls.filter((c) => c.subresource === 'log' && c.code === 500).length;
+    // After the drop, MAX_FOLLOW_RECONNECTS reconnects were tried (each answered 500), and no more.
+    expect(failed).toBe(MAX_FOLLOW_RECONNECTS);
   });
 
   it('links from the Spark UI and the History Server work while the pod runs and after it is gone', async () => {
@@ -302,5 +385,31 @@ describe('log-viewer: archive and live pod log behind one URL', () => {
     expect((await http({ follow: 'yes' }, 'sparkfn-serve')).status).toBe(400);
     // In serve without a cluster, follow is the archive, which ends.
     expect(await podStatus(APP_ID, '1', noCluster)).toEqual({ cluster: false, state: 'archived' });
+  });
+});
+
+describe('log-viewer: the seam on s3rver, over a compacted object and newer chunks', () => {
+  let s3: S3rverHarness;
+  afterEach(async () => {
+    await s3?.stop();
+  });
+
+  it('serves 1..M once each when 1..N are archived as a compacted object plus a late chunk', async () => {
+    s3 = await startS3rver();
+    store = new S3ObjectStore({ bucket: await s3.createBucket(), endpoint: s3.endpoint, forcePathStyle: true, credentials: s3.credentials });
+    await serve.close();
+    deps = { ...deps, store };
+    serve = await startServe({ config: loadConfig({ SPARKFN_STORE: 'file:///nonexistent-unused' }), functions: [viewer], port: 0, host: '127.0.0.1', deps });
+    const N = 24;
+    const M = 33;
+    const lines = seamFixture(N, M);
+    await archive(lines.slice(0, 16));
+    await compactApp(APP_ID, { ...depsFor(store) }, DEFAULT_SETTINGS);
+    await archive(lines.slice(16, N));
+    api.put(executorPod('1'));
+    appendToPod('etl-orders-daily-7d3f9a2b1c8e4f60-exec-1', lines);
+    const answer = await get(`/logs/${APP_ID}/1/stderr`);
+    expect(answer).toMatchObject({ status: 200, source: 'archive+live', seam: 'text' });
+    expect(linesOf(answer.text)).toEqual(lines.map((l) => l.text));
   });
 });

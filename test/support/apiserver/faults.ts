@@ -8,6 +8,8 @@ export interface RequestFilter {
   group?: string;
   resource?: string;
   namespace?: string;
+  /** `log`, `status`, …; a filter without it matches the resource and all its subresources. */
+  subresource?: string;
 }
 
 /** How a watch stream is dropped: `destroy` resets the connection, `end` closes it cleanly (like a server timeout). */

@@ -219,7 +219,7 @@ export async function startTestApiserver(options: TestApiserverOptions = {}): Pr
       if (cut === 'reset') return void res.destroy();
       if (cut === 'hang') return;
       // Filter order as in kube-apiserver's handler chain: authentication, then APF (429), then authorization.
-      const fault = faults.takeRequestFault({ verb: info.verb, group: info.group, resource: info.resource, namespace: info.namespace });
+      const fault = faults.takeRequestFault({ verb: info.verb, group: info.group, resource: info.resource, namespace: info.namespace, ...(info.subresource ? { subresource: info.subresource } : {}) });
       if (fault) return respond(fault.code, fault.headers, fault.body);
       // Every authenticated user may create self-reviews (system:basic-user), whatever its rules.
       const review = handleSelfReview(info, user, body, req.headers['content-type'], { auth, clock, selfSubjectReview: options.selfSubjectReview ?? true });
