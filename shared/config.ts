@@ -233,6 +233,12 @@ const schema = z.object({
   SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS: wholeNumber('SPARKFN_ARCHIVER_COMPACT_IDLE_SECONDS', 60, 'seconds').default(DEFAULT_ARCHIVER_COMPACT_IDLE_SECONDS),
   SPARKFN_ARCHIVER_GZIP_LEVEL: numberIn('SPARKFN_ARCHIVER_GZIP_LEVEL must be a gzip level from 1 (fastest) to 9 (smallest)', { min: 1, max: 9 }).default(DEFAULT_ARCHIVER_GZIP_LEVEL),
 
+  // log-viewer's readers; functions/log-viewer/auth.ts checks how they fit together.
+  SPARKFN_LOGS_AUTH: z.enum(['none', 'token', 'proxy']).default('none'),
+  SPARKFN_LOGS_TOKEN: z.string().min(16).optional(),
+  SPARKFN_LOGS_PROXY_ADDRESSES: csv.default([]),
+  SPARKFN_LOGS_NAMESPACES_BY_GROUP: csv.default([]),
+
   SPARKFN_COST_EVENT_LOG_PREFIX: z
     .string()
     .refine((v) => !v.startsWith('/') && !v.split('/').includes('..'), {

@@ -92,6 +92,8 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
     .option('--host <host>', 'address to listen on (default: SPARKFN_HOST, else 127.0.0.1)')
     .action(async (options: { port?: number; host?: string }) => {
       const config = loadConfig(io.env);
+      // log-viewer's reader settings must fit together before anything listens (exit 2, as any configuration error).
+      (await import('../../functions/log-viewer/auth.js')).accessPolicyFromConfig(config);
       const running = await startServe({
         config,
         functions,

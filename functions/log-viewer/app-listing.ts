@@ -26,7 +26,11 @@ export interface StreamListing {
 
 export interface AppListing {
   appId: string;
-  executors: { executorId: string; streams: StreamListing[] }[];
+  /** Namespace and Spark app name from the objects' metadata, when Filebeat said. */
+  namespace?: string;
+  appName?: string;
+  /** `podName`: the executor's pod, from the objects' metadata. */
+  executors: { executorId: string; podName?: string; streams: StreamListing[] }[];
 }
 
 /**
@@ -37,19 +41,32 @@ export interface AppListing {
 export async function listApp(store: ObjectStore, appId: string): Promise<AppListing | undefined> {
   const streams = await listStreams(store, appPrefix(appId));
   if (streams.length === 0) return undefined;
-  const listed = await mapConcurrently(streams, HEAD_CONCURRENCY, (s) => describeStream(store, s));
+  const described = await mapConcurrently(streams, HEAD_CONCURRENCY, (s) => describeStream(store, s));
   const executors = new Map<string, StreamListing[]>();
-  streams.forEach((s, i) => executors.set(s.executorId, [...(executors.get(s.executorId) ?? []), listed[i] as StreamListing]));
+  const pods = new Map<string, string>();
+  let namespace: string | undefined;
+  let appName: string | undefined;
+  streams.forEach((s, i) => {
+    const { listing, metadata } = described[i] as { listing: StreamListing; metadata: Record<string, string> };
+    executors.set(s.executorId, [...(executors.get(s.executorId) ?? []), listing]);
+    const pod = metadata[META.podName];
+    if (pod) pods.set(s.executorId, pod);
+    namespace ??= metadata[META.namespace];
+    appName ??= metadata[META.appName];
+  });
   return {
     appId,
+    ...(namespace !== undefined && { namespace }),
+    ...(appName !== undefined && { appName }),
     executors: [...executors.keys()].sort(compareExecutors).map((executorId) => ({
       executorId,
+      ...(pods.has(executorId) && { podName: pods.get(executorId) as string }),
       streams: (executors.get(executorId) as StreamListing[]).sort((a, b) => (a.stream < b.stream ? -1 : 1)),
     })),
   };
 }
 
-async function describeStream(store: ObjectStore, s: StreamObjects): Promise<StreamListing> {
+async function describeStream(store: ObjectStore, s: StreamObjects): Promise<{ listing: StreamListing; metadata: Record<string, string> }> {
   const chunks = [...s.chunks].sort(compareChunks);
   // A partition's first chunk holds its earliest lines, its last chunk its latest.
   const ends = new Map<string, { first: string; last: string }>();
@@ -62,13 +79,18 @@ async function describeStream(store: ObjectStore, s: StreamObjects): Promise<Str
   const heads = await Promise.all([...keys].map((key) => store.head(key)));
   let first: string | null = null;
   let last: string | null = null;
+  const metadata: Record<string, string> = {};
   for (const head of heads) {
+    for (const name of [META.namespace, META.podName, META.appName]) {
+      const value = head?.metadata[name];
+      if (value !== undefined) metadata[name] ??= value;
+    }
     const f = head?.metadata[META.firstEventTime];
     const l = head?.metadata[META.lastEventTime];
     if (f && (first === null || f < first)) first = f;
     if (l && (last === null || l > last)) last = l;
   }
-  return {
+  const listing: StreamListing = {
     stream: s.stream,
     path: `${LOGS_ROUTE}${s.appId}/${s.executorId}/${s.stream}`,
     storedBytes: (s.compacted?.size ?? 0) + s.chunks.reduce((n, c) => n + c.size, 0),
@@ -77,6 +99,7 @@ async function describeStream(store: ObjectStore, s: StreamObjects): Promise<Str
     firstEventTime: first,
     lastEventTime: last,
   };
+  return { listing, metadata };
 }
 
 /** `driver` first, then executors by number, then any other id. */

@@ -111,6 +111,7 @@ function toInput(req: IncomingMessage, body: Buffer): HttpInput {
     headers,
     body,
     ...(clientCertificate ? { clientCertificate } : {}),
+    ...(req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {}),
   };
 }
 

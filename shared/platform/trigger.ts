@@ -54,6 +54,8 @@ export interface HttpInput {
    * asks for one (SPARKFN_ADMISSION_CLIENT_CA_FILE); no other host can vouch for a peer.
    */
   clientCertificate?: ClientCertificate;
+  /** The TCP peer's address, set only by `sparkfn serve` (log-viewer trusts auth-proxy headers only from configured proxies). */
+  remoteAddress?: string;
 }
 
 /** A client certificate as the TLS handshake left it. */

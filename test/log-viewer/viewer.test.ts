@@ -147,7 +147,7 @@ describe('log-viewer', () => {
     [`/logs/${APP_ID}/7/stderr`, 404, 'unknown-executor'],
     [`/logs/${APP_ID}/1/gc.log`, 404, 'unknown-stream'],
     [`/logs/${APP_ID}/1`, 404, 'not-found'],
-    ['/logs/', 404, 'not-found'],
+    ['/logs/spark-x/1/stderr/more', 404, 'not-found'],
     [`/logs/${APP_ID}/1/stderr/extra`, 404, 'not-found'],
     ['/logs/../deadletter', 400, 'unsafe-id'],
     [`/logs/${APP_ID}/../stderr`, 400, 'unsafe-id'],

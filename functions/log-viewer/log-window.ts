@@ -1,0 +1,68 @@
+/** What the log page shows by default: the last this many bytes of text. */
+export const DEFAULT_WINDOW_BYTES = 64 * 1024;
+/** Most bytes one log page shows (`?start=&end=` wider than this is cut to its last part). */
+export const MAX_WINDOW_BYTES = 1024 * 1024;
+
+/** Lines of a byte window of a log, numbered from 1 at the start of the log. */
+export interface LogWindow {
+  /** First and last byte of text shown (inclusive), after snapping to whole lines. */
+  start: number;
+  end: number;
+  /** Total bytes of text in the log. */
+  size: number;
+  /** Number of the first line shown. */
+  firstLine: number;
+  lines: string[];
+}
+
+/**
+ * The whole lines within bytes `start`..`end` of a log's text (a line cut by `start` is left to
+ * the page before; a line cut by `end` is completed), with the number of the first one, counted
+ * while the bytes before `start` stream past. `end` is clamped to the log.
+ */
+export async function readWindow(source: AsyncIterable<Buffer>, start: number, end: number): Promise<Omit<LogWindow, 'size'>> {
+  let at = 0;
+  let newlinesBefore = 0;
+  // Whether the byte before `start` ends a line (or start is 0): then the line at start is whole.
+  let lineStartsAtStart = start === 0;
+  const kept: Buffer[] = [];
+  for await (const whole of source) {
+    let piece = whole;
+    let pieceStart = at;
+    at += piece.length;
+    if (pieceStart < start) {
+      const upto = Math.min(piece.length, start - pieceStart);
+      for (let i = piece.indexOf(0x0a); i !== -1 && i < upto; i = piece.indexOf(0x0a, i + 1)) newlinesBefore++;
+      if (start - 1 < at) lineStartsAtStart = piece[start - 1 - pieceStart] === 0x0a;
+      if (upto === piece.length) continue;
+      piece = piece.subarray(upto);
+      pieceStart = start;
+    }
+    if (pieceStart + piece.length - 1 <= end) {
+      kept.push(piece);
+      continue;
+    }
+    // Crosses `end`: keep on to the end of the line being shown.
+    const nl = piece.indexOf(0x0a, Math.max(0, end - pieceStart));
+    if (nl === -1) {
+      kept.push(piece);
+      continue;
+    }
+    kept.push(piece.subarray(0, nl + 1));
+    break;
+  }
+  let text = Buffer.concat(kept);
+  let shownStart = start;
+  let firstLine = newlinesBefore + 1;
+  const cut = text.indexOf(0x0a);
+  // A window inside one long line shows that part of it rather than nothing.
+  if (!lineStartsAtStart && cut !== -1) {
+    const skip = cut + 1;
+    text = text.subarray(skip);
+    shownStart += skip;
+    firstLine++;
+  }
+  const str = text.toString('utf8');
+  const lines = str === '' ? [] : str.replace(/\n$/, '').split('\n');
+  return { start: shownStart, end: shownStart + text.length - 1, firstLine, lines };
+}
