@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The `sparkfn` command. Sources are TypeScript run through tsx, so a checkout works without a
-// build step; deployable bundles are built separately with esbuild.
-import { register } from 'tsx/esm/api';
+// The `sparkfn` command. The sources are TypeScript; a checkout needs no build step: the first
+// run compiles the CLI with esbuild into .cache/sparkfn-cli/<hash of the sources>/ (about a
+// second), later runs load that copy directly (no compiler at start-up), and any change to a
+// source gives a new hash, so a stale copy is never run. Without esbuild (an install without dev
+// dependencies) or when the compile fails, the sources run through tsx as before.
+import { launch } from './launcher.js';
 
-register();
-const { main } = await import('./main.ts');
-process.exitCode = await main(process.argv);
+process.exitCode = await launch(process.argv);

@@ -33,6 +33,7 @@ export async function costReportCommand(store: ObjectStore, options: ReportCliOp
   if (from > to) throw new UsageError(`--from ${from} is after --to ${to}; the period would be empty.`, 'bad-period');
   const by = asUsage(() => parseGroupBy(options.by ?? 'namespace'));
   const report = await buildReport(store, { from, to, by });
+  // The fields of functions/job-cost/report-schema.ts (README.md documents them).
   if (format === 'json') return out(JSON.stringify(report, null, 2) + '\n');
   if (format === 'csv') return out(reportCsv(report));
   if (format === 'html') {
@@ -42,7 +43,7 @@ export async function costReportCommand(store: ObjectStore, options: ReportCliOp
   }
   const [header, ...rows] = reportCells(report);
   out(`Spark job cost by ${report.by}, ${report.from} to ${report.to} (spot at its upper bound)\n`);
-  out((rows.length ? formatTable(header!, rows) : 'No cost records in this period.') + '\n');
+  out((rows.length ? formatTable(header!, rows) : `No cost records from ${report.from} to ${report.to}; widen the period with --from.`) + '\n');
   for (const problem of report.problems) out(`! ${problem}\n`);
 }
 
