@@ -27,7 +27,7 @@ export interface ReportCliOptions {
  */
 export async function costReportCommand(store: ObjectStore, options: ReportCliOptions, now: number, out: (text: string) => void): Promise<void> {
   const format = options.format ?? 'table';
-  if (!(REPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`-o (--format) must be one of ${REPORT_FORMATS.join(', ')}, not ${JSON.stringify(format)}.`, 'bad-format');
+  if (!(REPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`-o (--format) takes one of ${REPORT_FORMATS.join(', ')}, not ${JSON.stringify(format)}.`, 'bad-format');
   const to = options.to === undefined ? new Date(now).toISOString().slice(0, 10) : calendarDay(options.to, '--to');
   const from = options.from === undefined ? new Date(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_REPORT_DAYS - 1) * 86_400_000).toISOString().slice(0, 10) : calendarDay(options.from, '--from');
   if (from > to) throw new UsageError(`--from ${from} is after --to ${to}; the period would be empty.`, 'bad-period');
