@@ -109,7 +109,7 @@ function tryNext(config: Config, found: DemoFindings): string {
   }
   if (found.log) {
     rows.push([`${store}${SPARKFN_COMMAND} logs ${found.log.appId}`, 'the executors and streams archived for the demo app']);
-    rows.push([`${store}${SPARKFN_COMMAND} logs ${found.log.appId} ${found.log.executorId} ${found.log.stream} --tail 5`, `the end of executor ${found.log.executorId}'s ${found.log.stream}`]);
+    rows.push([`${store}${SPARKFN_COMMAND} logs ${found.log.appId} ${found.log.executorId} ${found.log.stream} --tail 8`, `the end of executor ${found.log.executorId}'s ${found.log.stream}`]);
     rows.push([`${store}${SPARKFN_COMMAND} serve`, `every function over HTTP; then open ${base}${found.log.path} (the log page the Spark UI links to)`]);
   }
   if (found.webhookToken) {
