@@ -5,7 +5,7 @@
 // install would take minutes and the network), everything else runs as written, through `npx
 // --no-install`, in a `git clone` of the committed HEAD.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, realpath, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, readFile, realpath, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -106,5 +106,19 @@ describe('README quickstart, in a fresh clone', () => {
       .map((line) => line.trim());
     expect(suggested.length).toBeGreaterThan(4);
     for (const command of suggested) expect(steps.map((s) => s.command)).toContain(command);
+  }, 120_000);
+
+  it('starts from the compiled copy, and an edit to a source is in the next start (no stale copy runs)', async () => {
+    const first = await sh('node app/cli/sparkfn.js --help');
+    expect(first.code).toBe(0);
+    const manifest = JSON.parse(await readFile(join(clone, '.cache/sparkfn-cli/current.json'), 'utf8')) as { inputs: [string, number, number][] };
+    expect(manifest.inputs.map(([path]) => path)).toContain('app/cli/main.ts');
+
+    const main = join(clone, 'app/cli/main.ts');
+    await writeFile(main, (await readFile(main, 'utf8')).replace("'Serverless functions for the operations side of Spark on Kubernetes.'", "'Edited in the clone.'"));
+    const edited = await sh('node app/cli/sparkfn.js --help');
+    expect(edited.code).toBe(0);
+    expect(edited.out).toContain('Edited in the clone.');
+    expect(first.out).not.toContain('Edited in the clone.');
   }, 120_000);
 });
