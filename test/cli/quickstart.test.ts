@@ -93,7 +93,7 @@ describe('README quickstart, in a fresh clone', () => {
       expect(code, `${step.command}\n${out}`).toBe(0);
       expect(out, step.command).toContain(step.prints);
     }
-  }, 300_000);
+  }, 600_000);
 
   it('the README block is the one the demo ends with: every command it suggests is in it', async () => {
     const steps = quickstartSteps(await readFile(join(ROOT, 'README.md'), 'utf8'));
