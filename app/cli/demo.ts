@@ -125,8 +125,10 @@ function tryNext(config: Config, found: DemoFindings): string {
  */
 export async function runDemo(options: { config: Config; functions: readonly SparkFunction[]; out: (text: string) => void }): Promise<void> {
   const { config, functions, out } = options;
-  // The demo prints tables for people; function logs go to stderr so they do not interleave.
-  const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL === 'info' ? 'warn' : config.SPARKFN_LOG_LEVEL, 2) });
+  // The demo prints tables for people, and what its functions would warn about (breakers opened,
+  // submissions queued without a cluster) is what those tables show: at the default level only
+  // errors are logged (to stderr), so nothing lands between the tables on a terminal.
+  const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL === 'info' ? 'error' : config.SPARKFN_LOG_LEVEL) });
   out(`sparkfn demo — store: ${deps.store.url}\n\n`);
 
   const rows: string[][] = [];
