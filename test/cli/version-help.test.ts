@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { FUNCTION_NAMES } from '../../app/cli/function-names.js';
@@ -55,5 +55,35 @@ describe('log lines at a terminal', () => {
     ['not json', 'not json\n'],
   ])('%s reads as %j', (line, readable) => {
     expect(readableLogLine(line)).toBe(readable);
+  });
+});
+
+describe('where logs go', () => {
+  const event = fileURLToPath(new URL('../../events/janitor/schedule.json', import.meta.url));
+  const env = { PATH: process.env.PATH, HOME: ROOT, SPARKFN_LOG_LEVEL: 'info', SPARKFN_STORE: 'file:///tmp/sparkfn-logs-test-store', SPARKFN_K8S_URL: 'http://127.0.0.1:1', SPARKFN_K8S_TOKEN: 't', SPARKFN_JANITOR_QPS: '0' };
+
+  it('to stderr as JSON lines when stderr is not a terminal; stdout holds only the result', () => {
+    // janitor against an apiserver that cannot be reached: it logs the failed lists, and exits 1.
+    const run = spawnSync(process.execPath, [SPARKFN, 'invoke', 'janitor', '--event', event], { cwd: ROOT, encoding: 'utf8', env, timeout: 60_000 });
+    expect(() => JSON.parse(run.stdout)).not.toThrow();
+    const lines = run.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('sparkfn:'));
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(JSON.parse(line)).toHaveProperty('msg');
+  });
+
+  it('to stderr as readable lines when stderr is a terminal', () => {
+    // script(1) gives the command a terminal; its stdout goes to a file, so what the terminal shows is stderr.
+    const out = `/tmp/sparkfn-logs-test-${process.pid}.json`;
+    const command = `${process.execPath} ${SPARKFN} invoke janitor --event ${event} > ${out}`;
+    const run = spawnSync('script', ['-qec', command, '/dev/null'], { cwd: ROOT, encoding: 'utf8', env, timeout: 60_000 });
+    const shown = run.stdout.split(/\r?\n/).filter((l) => /^\d\d:\d\d:\d\d (INFO|WARN|ERROR)/.test(l));
+    expect(shown.length, run.stdout).toBeGreaterThan(0);
+    expect(run.stdout).not.toMatch(/^\{"level"/m);
+    try {
+      expect(JSON.parse(readFileSync(out, 'utf8'))).toHaveProperty('failed');
+    } finally {
+      rmSync(out, { force: true });
+      rmSync('/tmp/sparkfn-logs-test-store', { recursive: true, force: true });
+    }
   });
 });
