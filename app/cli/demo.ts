@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Config } from '../../shared/config.js';
+import { DEFAULT_STORE, type Config } from '../../shared/config.js';
 import type { Deps } from '../../shared/deps.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { SparkFunction } from '../../shared/platform/function.js';
@@ -10,7 +10,9 @@ import { createDeps } from '../../shared/platform/runtime.js';
 import type { TriggerInput } from '../../shared/platform/trigger.js';
 import { createLogger } from '../../shared/logger.js';
 import { getBuffer } from '../../shared/store/read.js';
+import { SPARKFN_COMMAND } from '../../shared/text/command-name.js';
 import { formatTable } from '../../shared/text/table.js';
+import type { ShownLog } from '../../functions/log-archiver/demo.js';
 
 /** The repository's events/ folder, found from this file so the demo works from any directory. */
 export const EVENTS_DIR = fileURLToPath(new URL('../../events/', import.meta.url));
@@ -61,16 +63,61 @@ interface DemoContext {
   config: Config;
   deps: Deps;
   out: (text: string) => void;
+  /** What the parts left for the closing "try next" list. */
+  found: DemoFindings;
+}
+
+/** What the demo made that the next commands can look at. */
+interface DemoFindings {
+  log?: ShownLog;
+  costRecord?: { namespace: string };
+  webhookToken?: string;
 }
 
 /** Each function's part of the demo, loaded only when that function is registered. */
 const DEMOS: Record<string, (context: DemoContext) => Promise<void>> = {
-  'log-archiver': async ({ deps, out }) => (await import('../../functions/log-archiver/demo.js')).demo(deps, out),
-  'job-cost': async ({ deps, out }) => void (await (await import('../../functions/job-cost/demo.js')).demo(deps, out)),
+  'log-archiver': async ({ deps, out, found }) => {
+    const log = await (await import('../../functions/log-archiver/demo.js')).demo(deps, out);
+    if (log) found.log = log;
+  },
+  'job-cost': async ({ deps, out, found }) => {
+    const { demo, DEMO_NAMESPACE } = await import('../../functions/job-cost/demo.js');
+    const record = await demo(deps, out);
+    if (record.cost) found.costRecord = { namespace: DEMO_NAMESPACE };
+  },
   janitor: async ({ config, deps, out }) => (await import('../../functions/janitor/demo.js')).demo(config, deps, out),
   'spot-fallback': async ({ deps, out }) => (await import('../../functions/spot-fallback/demo.js')).demo(deps, out),
-  'quota-retry': async ({ deps, out }) => (await import('../../functions/quota-retry/demo.js')).demo(deps, out),
+  'quota-retry': async ({ deps, out, found }) => {
+    const { demo, DEMO_WEBHOOK_TOKEN } = await import('../../functions/quota-retry/demo.js');
+    await demo(deps, out);
+    found.webhookToken = DEMO_WEBHOOK_TOKEN;
+  },
 };
+
+/**
+ * The closing list: commands that show more of what the demo just made, each of which works on
+ * the demo's store as it is (test/cli/quickstart.test.ts runs them).
+ */
+function tryNext(config: Config, found: DemoFindings): string {
+  // The demo's store is the default one unless it was given; the next commands must read the same.
+  const store = config.SPARKFN_STORE === DEFAULT_STORE ? '' : `SPARKFN_STORE=${config.SPARKFN_STORE} `;
+  const base = `http://${config.SPARKFN_HOST}:${config.SPARKFN_PORT}`;
+  const rows: [string, string][] = [];
+  if (found.costRecord) {
+    rows.push([`${store}${SPARKFN_COMMAND} cost report`, `the demo's cost record (namespace ${found.costRecord.namespace}) in the report of the last 30 days; -o json for programs`]);
+    rows.push([`${store}${SPARKFN_COMMAND} cost report -o html --out cost-report.html`, 'the same report as one page to open in a browser']);
+  }
+  if (found.log) {
+    rows.push([`${store}${SPARKFN_COMMAND} logs ${found.log.appId}`, 'the executors and streams archived for the demo app']);
+    rows.push([`${store}${SPARKFN_COMMAND} logs ${found.log.appId} ${found.log.executorId} ${found.log.stream} --tail 8`, `the end of executor ${found.log.executorId}'s ${found.log.stream}`]);
+    rows.push([`${store}${SPARKFN_COMMAND} serve`, `every function over HTTP; then open ${base}${found.log.path} (the log page the Spark UI links to)`]);
+  }
+  if (found.webhookToken) {
+    rows.push([`SPARKFN_WEBHOOK_TOKEN=${found.webhookToken} ${store}${SPARKFN_COMMAND} invoke quota-retry --event events/quota-retry/webhook-exceeded-quota.json`, 'a webhook sample with the token it carries: 202, queued']);
+  }
+  rows.push([`${store}${SPARKFN_COMMAND} doctor`, 'what works in this configuration, and what to set next']);
+  return `What to try next:\n${rows.map(([command, what]) => `  ${command}\n      ${what}\n`).join('')}`;
+}
 
 /**
  * `sparkfn demo`: replays events/ through the adapters and every function on the configured
@@ -78,8 +125,10 @@ const DEMOS: Record<string, (context: DemoContext) => Promise<void>> = {
  */
 export async function runDemo(options: { config: Config; functions: readonly SparkFunction[]; out: (text: string) => void }): Promise<void> {
   const { config, functions, out } = options;
-  // The demo prints tables for people; function logs go to stderr so they do not interleave.
-  const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL === 'info' ? 'warn' : config.SPARKFN_LOG_LEVEL, 2) });
+  // The demo prints tables for people, and what its functions would warn about (breakers opened,
+  // submissions queued without a cluster) is what those tables show: at the default level only
+  // errors are logged (to stderr), so nothing lands between the tables on a terminal.
+  const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL === 'info' ? 'error' : config.SPARKFN_LOG_LEVEL) });
   out(`sparkfn demo — store: ${deps.store.url}\n\n`);
 
   const rows: string[][] = [];
@@ -107,13 +156,15 @@ export async function runDemo(options: { config: Config; functions: readonly Spa
     out('No functions are registered yet: the plumbing above is what runs.\n');
     return;
   }
+  const found: DemoFindings = {};
   for (const fn of functions) {
     const part = DEMOS[fn.name];
     if (part) {
-      await part({ config, deps, out });
+      await part({ config, deps, out, found });
     } else {
       const taken = inputs.filter(({ input }) => fn.triggers.includes(input.kind));
       out(`${fn.name}: ${taken.length} sample event(s) it takes (it has no demo of its own)\n`);
     }
   }
+  out('\n' + tryNext(config, found));
 }

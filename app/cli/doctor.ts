@@ -12,6 +12,7 @@ import { openStore } from '../../shared/store/open-store.js';
 import { probeCreateOnly } from '../../shared/store/create-only.js';
 import { getBuffer } from '../../shared/store/read.js';
 import { formatTable } from '../../shared/text/table.js';
+import type { DoctorReportJson } from './doctor-schema.js';
 
 /**
  * How long each part may take to answer before doctor calls it unreachable: a black-holed address
@@ -394,13 +395,18 @@ export function formatDoctorReport(report: DoctorReport): string {
   return `${table}\n\n${verdict}\n`;
 }
 
+/** The report as `sparkfn doctor -o json` prints it (app/cli/doctor-schema.ts). */
+export function doctorJson(report: DoctorReport): DoctorReportJson {
+  return { ok: report.failed.length === 0 && !report.configError, rows: report.rows.map(({ part, check, result, detail }) => ({ part, check, result, detail })) };
+}
+
 /**
- * `sparkfn doctor`: prints the table, then throws so that `main` exits non-zero when a needed
+ * `sparkfn doctor`: prints the table (or its JSON), then throws so that `main` exits non-zero when a needed
  * part fails: ConfigError (exit 2) for an unusable configuration, SparkfnError (exit 1) otherwise.
  */
-export async function doctorCommand(options: DoctorOptions, out: (text: string) => void): Promise<void> {
+export async function doctorCommand(options: DoctorOptions, out: (text: string) => void, output: 'table' | 'json' = 'table'): Promise<void> {
   const report = await runDoctor(options);
-  out(formatDoctorReport(report));
+  out(output === 'json' ? JSON.stringify(doctorJson(report), null, 2) + '\n' : formatDoctorReport(report));
   if (report.configError) throw report.configError;
   if (report.failed.length > 0) {
     throw new SparkfnError(`doctor: ${report.failed.length} check(s) failed: ${report.failed.map((r) => `${r.part} ${r.check}`).join(', ')}.`);

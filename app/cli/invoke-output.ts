@@ -24,3 +24,26 @@ export async function invokeOutput(result: unknown): Promise<string> {
   const text = TEXT_TYPE.test(contentType);
   return JSON.stringify({ status, headers, body: bytes.toString(text ? 'utf8' : 'base64'), ...(text ? {} : { isBase64Encoded: true }) }, null, 2) + '\n';
 }
+
+/**
+ * A sentence for standard error when a job-cost run wrote records without money (no
+ * SPARKFN_COST_PRICE_FILE, or no price for a spec), so that `total: null` in the printed result is
+ * not mistaken for a cost of nothing; undefined otherwise.
+ */
+export function unpricedNotice(functionName: string, result: unknown): string | undefined {
+  if (functionName !== 'job-cost') return undefined;
+  // The listener's POST answers HTTP, with the run summary as its JSON body.
+  let summary = result;
+  if (isHttpResult(result)) {
+    try {
+      summary = typeof result.body === 'string' || Buffer.isBuffer(result.body) ? JSON.parse(result.body.toString()) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const records = (summary as { records?: unknown } | null | undefined)?.records;
+  if (!Array.isArray(records)) return undefined;
+  const unpriced = records.filter((r) => (r as { total?: unknown }).total === null).map((r) => String((r as { key?: unknown }).key));
+  if (unpriced.length === 0) return undefined;
+  return `job-cost: ${unpriced.length} record(s) written without money (total: null), because no price applies: ${unpriced.join(', ')}. Set SPARKFN_COST_PRICE_FILE (e.g. deploy/prices.example.yaml, sample prices) to price them.`;
+}

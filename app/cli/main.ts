@@ -1,22 +1,15 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { loadConfig } from '../../shared/config.js';
-import { ConfigError, SparkfnError, UsageError, errorMessage } from '../../shared/errors.js';
-import { functions as registered } from '../../functions/index.js';
-import { createDeps } from '../../shared/platform/runtime.js';
-import { createLogger } from '../../shared/logger.js';
-import type { SparkFunction } from '../../shared/platform/function.js';
-import { fitToFunction } from '../../shared/platform/fit-to-function.js';
-import { isHttpResult } from '../../shared/platform/http-response.js';
-import { findFunction } from '../../shared/platform/invoke.js';
-import { normalizeTrigger } from '../../shared/platform/normalize.js';
-import type { HttpResult } from '../../shared/platform/trigger.js';
-import { asUsage } from '../../shared/as-usage.js';
-import { invokeOutput } from './invoke-output.js';
-import { readEventSource } from './read-event.js';
-import { runDemo } from './demo.js';
-import { startServe } from './serve.js';
-import { SHUTDOWN_GRACE_MS } from '../../shared/http/server.js';
 import { setTimeout as delay } from 'node:timers/promises';
+import { ConfigError, SparkfnError, UsageError, errorMessage } from '../../shared/errors.js';
+import type { SparkFunction } from '../../shared/platform/function.js';
+import type { HttpResult } from '../../shared/platform/trigger.js';
+import type { LevelWithSilent } from 'pino';
+import { FUNCTION_NAMES } from './function-names.js';
+import { OUTPUT_FLAGS, OUTPUT_HELP, outputFormat, type OutputFormat } from './output-format.js';
+import { packageVersion } from './version.js';
+
+// Only what `sparkfn --help` needs is imported above; each command loads its modules when it runs,
+// so that printing help does not load every function, the AWS SDK and the Kubernetes client.
 
 /** Where a command writes; tests pass their own. */
 export interface Io {
@@ -54,27 +47,57 @@ function httpErrorMessage(result: HttpResult): string {
   }
 }
 
+/** The modules most commands share, loaded when a command runs rather than for `--help`. */
+async function hostModules() {
+  const [{ loadConfig }, { createDeps }, { createLogger }, { asUsage }] = await Promise.all([
+    import('../../shared/config.js'),
+    import('../../shared/platform/runtime.js'),
+    import('../../shared/logger.js'),
+    import('../../shared/as-usage.js'),
+  ]);
+  return { loadConfig, createDeps, createLogger, asUsage };
+}
+
+/** A logger level for commands that print for people: warnings and worse unless a level was asked for. */
+function quietLevel(level: LevelWithSilent): LevelWithSilent {
+  return level === 'info' ? 'warn' : level;
+}
+
 /**
  * Runs the `sparkfn` command line and resolves to its exit code: 0 on success, 1 when the
- * work failed, 2 for a usage or configuration error.
+ * work failed, 2 for a usage or configuration error. `functions` defaults to every function this
+ * package ships (functions/index.ts), loaded only by the commands that run them.
  */
-export async function main(argv: string[], io: Io = defaultIo, functions: readonly SparkFunction[] = registered): Promise<number> {
+export async function main(argv: string[], io: Io = defaultIo, given?: readonly SparkFunction[]): Promise<number> {
+  const loadFunctions = async (): Promise<readonly SparkFunction[]> => given ?? (await import('../../functions/index.js')).functions;
+  const functionNames = given ? given.map((f) => f.name) : FUNCTION_NAMES;
   const program = new Command('sparkfn')
     .description('Serverless functions for the operations side of Spark on Kubernetes.')
+    .version(packageVersion(), '-V, --version', 'print the version of sparkfn (package.json)')
     .exitOverride()
     .configureOutput({ writeOut: io.out, writeErr: io.err });
 
   program
     .command('invoke')
     .description('run one function once on a trigger payload (Lambda, FC, kube-eventer or local shape) and print its JSON result')
-    .argument('<function>', `function name (${functions.map((f) => f.name).join(', ') || 'none yet'})`)
+    .argument('<function>', `function name (${functionNames.join(', ') || 'none yet'})`)
     .requiredOption('-e, --event <file|->', 'the trigger payload: a JSON file, or - for standard input')
     .action(async (name: string, options: { event: string }) => {
+      const { loadConfig, createDeps, createLogger, asUsage } = await hostModules();
       const config = loadConfig(io.env);
+      const [{ findFunction }, { fitToFunction }, { normalizeTrigger }, { isHttpResult }, { readEventSource }, { invokeOutput, unpricedNotice }] = await Promise.all([
+        import('../../shared/platform/invoke.js'),
+        import('../../shared/platform/fit-to-function.js'),
+        import('../../shared/platform/normalize.js'),
+        import('../../shared/platform/http-response.js'),
+        import('./read-event.js'),
+        import('./invoke-output.js'),
+      ]);
+      const functions = await loadFunctions();
       const fn = asUsage(() => findFunction(functions, name));
       const raw = await readEventSource(options.event, io.stdin);
       // The result goes to stdout; logs go to stderr so the output stays one JSON document.
-      const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL, 2) });
+      const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL) });
       // Everything before the function runs (the payload's shape, the trigger kinds it takes) is about the command line.
       const input = asUsage(() => fitToFunction(normalizeTrigger(raw), fn.triggers, { functionName: fn.name, onSkip: (message) => deps.logger.warn(message) }), `The event ${options.event === '-' ? 'on standard input' : `in ${options.event}`} cannot be used: `);
       const result = await fn.run(input, deps);
@@ -83,6 +106,8 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
       // A run summary that counts failed work exits 1 (0 done, 1 work failed), with its failure sentences when it has them.
       const { failed, failures } = (result ?? {}) as { failed?: unknown; failures?: unknown };
       if (typeof failed === 'number' && failed > 0) throw new SparkfnError(`${fn.name}: ${failed} failed${Array.isArray(failures) && failures.length > 0 ? `: ${failures.join(' ')}` : '; see the result above'}`);
+      const notice = unpricedNotice(fn.name, result);
+      if (notice) io.err(`sparkfn: ${notice}\n`);
     });
 
   program
@@ -91,9 +116,11 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
     .option('-p, --port <port>', 'port to listen on (default: SPARKFN_PORT, else 8080)', portNumber)
     .option('--host <host>', 'address to listen on (default: SPARKFN_HOST, else 127.0.0.1)')
     .action(async (options: { port?: number; host?: string }) => {
+      const { loadConfig } = await hostModules();
       const config = loadConfig(io.env);
       // log-viewer's reader settings must fit together before anything listens (exit 2, as any configuration error).
       (await import('../../functions/log-viewer/auth.js')).accessPolicyFromConfig(config);
+      const [{ startServe }, { SHUTDOWN_GRACE_MS }, functions] = await Promise.all([import('./serve.js'), import('../../shared/http/server.js'), loadFunctions()]);
       const running = await startServe({
         config,
         functions,
@@ -123,18 +150,22 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
 
   program
     .command('logs')
-    .description("print an executor's archived log from the store, as log-viewer's GET /logs/<appId>/<executorId>/<stream> serves it")
+    .description("print an executor's archived log from the store, as log-viewer's GET /logs/<appId>/<executorId>/<stream> serves it; with the app id alone, list its executors and streams")
     .argument('<appId>', "Spark's application id (the pods' spark-app-selector label)")
-    .argument('<executorId>', 'executor id, or driver')
+    .argument('[executorId]', 'executor id, or driver (without it: the listing of the app)')
     .argument('[stream]', 'stdout or stderr (default: stderr, where Spark logs)')
     .option('-n, --tail <lines>', 'only the last N lines (1 to 100000)', (value: string) => {
       if (!/^[1-9]\d{0,5}$/.test(value) || Number(value) > 100_000) throw new InvalidArgumentError('a number of lines from 1 to 100000.');
       return Number(value);
     })
-    .action(async (appId: string, executorId: string, stream: string | undefined, options: { tail?: number }) => {
+    .option(OUTPUT_FLAGS, `the listing (without executorId): ${OUTPUT_HELP}`, outputFormat)
+    .action(async (appId: string, executorId: string | undefined, stream: string | undefined, options: { tail?: number; output?: OutputFormat }) => {
+      const { loadConfig, createDeps, createLogger } = await hostModules();
       const config = loadConfig(io.env);
-      const { printLog } = await import('../../functions/log-viewer/cli.js');
-      const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL, 2) });
+      const { printLog, printListing } = await import('../../functions/log-viewer/cli.js');
+      const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL) });
+      if (executorId === undefined) return printListing(appId, deps, io.out, options.output ?? 'table');
+      if (options.output !== undefined) throw new UsageError('-o applies to the listing of an app (sparkfn logs <appId>); a log prints as text.', 'bad-output');
       await printLog({ appId, executorId, ...(stream !== undefined && { stream }), ...(options.tail !== undefined && { tail: options.tail }) }, deps, io.out);
     });
 
@@ -146,13 +177,18 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
     .option('--from <YYYY-MM-DD>', 'first day (default: 30 days before --to)')
     .option('--to <YYYY-MM-DD>', 'last day (default: today, UTC)')
     .option('--by <namespace|day|label:key>', 'grouping', 'namespace')
-    .option('--format <table|csv|json|html>', 'output format', 'table')
-    .option('--out <file>', 'where --format html writes its page', 'cost-report.html')
+    .option('-o, --output <table|json|csv|html>', 'output format: table (default), json (the fields README.md documents), csv, or html (a page written to --out)')
+    .option('--format <table|csv|json|html>', 'the same as -o (older spelling)')
+    .option('--out <file>', 'where html writes its page', 'cost-report.html')
     .option('--logs-url <url>', "log-viewer's base URL for the page's log links (default: relative links, logs/<appId>)")
-    .action(async (options: { from?: string; to?: string; by: string; format: string; out: string; logsUrl?: string }) => {
+    .action(async (options: { from?: string; to?: string; by: string; output?: string; format?: string; out: string; logsUrl?: string }) => {
+      const { loadConfig, createDeps, createLogger } = await hostModules();
       const config = loadConfig(io.env);
       const { costReportCommand } = await import('../../functions/job-cost/report-cli.js');
-      await costReportCommand(createDeps(config, { logger: createLogger('warn', 2) }).store, { ...options, ...(config.SPARKFN_COST_PRICE_FILE ? { priceFile: config.SPARKFN_COST_PRICE_FILE } : {}) }, Date.now(), io.out);
+      if (options.output !== undefined && options.format !== undefined && options.output !== options.format) throw new UsageError(`-o ${options.output} and --format ${options.format} disagree; give one.`, 'bad-format');
+      const { output, format, ...rest } = options;
+      const priceFile = config.SPARKFN_COST_PRICE_FILE ? { priceFile: config.SPARKFN_COST_PRICE_FILE } : {};
+      await costReportCommand(createDeps(config, { logger: createLogger('warn') }).store, { ...rest, ...priceFile, format: output ?? format ?? 'table' }, Date.now(), io.out);
     });
 
   program
@@ -160,15 +196,18 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
     .description("run janitor once against the configured cluster and print what it deleted (or, with --dry-run, would delete)")
     .option('--dry-run', 'list and audit what would be deleted; delete nothing')
     .option('--namespace <namespace>', 'clean this namespace (repeatable; default: SPARKFN_JANITOR_NAMESPACES, else all)', (value: string, list: string[] = []) => [...list, value])
-    .action(async (options: { dryRun?: boolean; namespace?: string[] }) => {
+    .option(OUTPUT_FLAGS, OUTPUT_HELP, outputFormat)
+    .action(async (options: { dryRun?: boolean; namespace?: string[]; output?: OutputFormat }) => {
+      const { loadConfig, createDeps, createLogger } = await hostModules();
       const config = loadConfig(io.env);
       const { kubeConfigFromConfig } = await import('../../shared/k8s/client.js');
       const { janitorFailure, runJanitorCli } = await import('../../functions/janitor/cli.js');
       const { settingsFromConfig } = await import('../../functions/janitor/settings.js');
       const kubeConfig = await kubeConfigFromConfig(config);
       if (!kubeConfig) throw new ConfigError('Invalid configuration: janitor needs a cluster; set SPARKFN_K8S_URL (with a token) or KUBECONFIG.', [{ variable: 'SPARKFN_K8S_URL', message: 'point it at the apiserver' }]);
-      const deps = createDeps(config, { logger: createLogger(config.SPARKFN_LOG_LEVEL === 'info' ? 'warn' : config.SPARKFN_LOG_LEVEL, 2) });
-      const report = await runJanitorCli({ ...(options.dryRun ? { dryRun: true } : {}), ...(options.namespace ? { namespaces: options.namespace } : {}) }, { ...deps, kubeConfig }, io.out, settingsFromConfig(config));
+      const deps = createDeps(config, { logger: createLogger(quietLevel(config.SPARKFN_LOG_LEVEL)) });
+      const cliOptions = { ...(options.dryRun ? { dryRun: true } : {}), ...(options.namespace ? { namespaces: options.namespace } : {}), output: options.output ?? 'table' };
+      const report = await runJanitorCli(cliOptions, { ...deps, kubeConfig }, io.out, settingsFromConfig(config));
       const failure = janitorFailure(report);
       if (failure) throw new SparkfnError(failure);
     });
@@ -183,9 +222,10 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
       if (!Number.isInteger(ms) || ms < 1) throw new InvalidArgumentError('a timeout is a whole number of milliseconds, at least 1.');
       return ms;
     })
-    .action(async (options: { deploy?: boolean; namespace?: string; timeout?: number }) => {
+    .option(OUTPUT_FLAGS, OUTPUT_HELP, outputFormat)
+    .action(async (options: { deploy?: boolean; namespace?: string; timeout?: number; output?: OutputFormat }) => {
       const { doctorCommand } = await import('./doctor.js');
-      await doctorCommand({ env: io.env, ...(options.deploy ? { deploy: true } : {}), ...(options.namespace ? { namespace: options.namespace } : {}), ...(options.timeout ? { timeoutMs: options.timeout } : {}) }, io.out);
+      await doctorCommand({ env: io.env, ...(options.deploy ? { deploy: true } : {}), ...(options.namespace ? { namespace: options.namespace } : {}), ...(options.timeout ? { timeoutMs: options.timeout } : {}) }, io.out, options.output ?? 'table');
     });
 
   program
@@ -197,6 +237,7 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
     .option('--file <path>', 'the serverless.yml to deploy', 'serverless.yml')
     .option('--bundles <dir>', 'where npm run build put the FC bundles, one folder per function', 'dist/fc')
     .action(async (options: { dryRun?: boolean; file: string; bundles: string }) => {
+      const { loadConfig } = await hostModules();
       const config = loadConfig(io.env);
       const { deployFc } = await import('./deploy.js');
       await deployFc(config, io.env, { dryRun: options.dryRun === true, file: options.file, bundleRoot: options.bundles }, io.out);
@@ -207,7 +248,9 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
     .description('replay events/ through every function on the embedded filesystem store and print what each did')
     .option('--store <url>', 'store to use (default: SPARKFN_STORE, else file://.sparkfn-data)')
     .action(async (options: { store?: string }) => {
+      const { loadConfig } = await hostModules();
       const config = loadConfig({ ...io.env, ...(options.store ? { SPARKFN_STORE: options.store } : {}) });
+      const [{ runDemo }, functions] = await Promise.all([import('./demo.js'), loadFunctions()]);
       await runDemo({ config, functions, out: io.out });
     });
 

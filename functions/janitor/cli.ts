@@ -8,6 +8,8 @@ import { settingsFromEnvironment, type JanitorSettings } from './settings.js';
 export interface JanitorCliOptions {
   dryRun?: boolean;
   namespaces?: string[];
+  /** `table` for people (default), `json` for programs (functions/janitor/report-schema.ts). */
+  output?: 'table' | 'json';
 }
 
 /** The report as people read it: one row per app and kind, then the run's counters. */
@@ -46,7 +48,8 @@ export function formatReport(report: JanitorReport): string {
 
 /**
  * `sparkfn janitor`: one run against the configured cluster with the environment's settings,
- * `--dry-run` and `--namespace` over them, printed as a table. Resolves to the report.
+ * `--dry-run` and `--namespace` over them, printed as a table (or, with `output: 'json'`, as
+ * the document janitorReportSchema describes). Resolves to the report.
  */
 export async function runJanitorCli(options: JanitorCliOptions, deps: Deps & { kubeConfig: KubeConfig }, out: (text: string) => void, base: JanitorSettings = settingsFromEnvironment()): Promise<JanitorReport> {
   const settings: JanitorSettings = {
@@ -55,7 +58,7 @@ export async function runJanitorCli(options: JanitorCliOptions, deps: Deps & { k
     ...(options.namespaces && options.namespaces.length > 0 ? { namespaces: options.namespaces } : {}),
   };
   const report = await cleanUp(deps, settings);
-  out(formatReport(report));
+  out(options.output === 'json' ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
   return report;
 }
 

@@ -2,6 +2,7 @@ import type { Config } from '../../shared/config.js';
 import type { Deps } from '../../shared/deps.js';
 import { errorMessage } from '../../shared/errors.js';
 import { kubeConfigFromConfig } from '../../shared/k8s/client.js';
+import { SPARKFN_COMMAND } from '../../shared/text/command-name.js';
 import { runJanitorCli } from './cli.js';
 import { settingsFromConfig } from './settings.js';
 
@@ -18,7 +19,7 @@ export async function demo(config: Config, deps: Deps, out: (text: string) => vo
     return;
   }
   if (!kubeConfig) {
-    out('\njanitor: needs a cluster (SPARKFN_K8S_URL, KUBECONFIG or in-cluster); none is configured, so there is nothing to show. `npx sparkfn janitor --dry-run` shows its plan once one is.\n');
+    out(`\njanitor: needs a cluster (SPARKFN_K8S_URL, KUBECONFIG or in-cluster); none is configured, so there is nothing to show. \`${SPARKFN_COMMAND} janitor --dry-run\` shows its plan once one is.\n`);
     return;
   }
   out(`\njanitor: dry run against ${kubeConfig.getCurrentCluster()?.server ?? 'the configured cluster'}\n`);

@@ -33,7 +33,7 @@ export interface ReportCliOptions {
  */
 export async function costReportCommand(store: ObjectStore, options: ReportCliOptions, now: number, out: (text: string) => void): Promise<void> {
   const format = options.format ?? 'table';
-  if (!(REPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${REPORT_FORMATS.join(', ')}, not ${JSON.stringify(format)}.`, 'bad-format');
+  if (!(REPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError(`-o (--format) takes one of ${REPORT_FORMATS.join(', ')}, not ${JSON.stringify(format)}.`, 'bad-format');
   const to = options.to === undefined ? new Date(now).toISOString().slice(0, 10) : calendarDay(options.to, '--to');
   const from = options.from === undefined ? new Date(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_REPORT_DAYS - 1) * 86_400_000).toISOString().slice(0, 10) : calendarDay(options.from, '--from');
   if (from > to) throw new UsageError(`--from ${from} is after --to ${to}; the period would be empty.`, 'bad-period');
@@ -47,11 +47,12 @@ export async function costReportCommand(store: ObjectStore, options: ReportCliOp
     return out(`wrote ${path} (${model.rows.length} app(s), ${from} to ${to})\n`);
   }
   const report = await buildReport(store, { from, to, by });
+  // The fields of functions/job-cost/report-schema.ts (README.md documents them).
   if (format === 'json') return out(JSON.stringify(report, null, 2) + '\n');
   if (format === 'csv') return out(reportCsv(report));
   const [header, ...rows] = reportCells(report);
   out(`Spark job cost by ${report.by}, ${report.from} to ${report.to} (spot at its upper bound)\n`);
-  out((rows.length ? formatTable(header!, rows) : 'No cost records in this period.') + '\n');
+  out((rows.length ? formatTable(header!, rows) : `No cost records from ${report.from} to ${report.to}; widen the period with --from.`) + '\n');
   for (const problem of report.problems) out(`! ${problem}\n`);
 }
 

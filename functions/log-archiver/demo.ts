@@ -5,6 +5,8 @@ import type { Deps } from '../../shared/deps.js';
 import { errorMessage } from '../../shared/errors.js';
 import { normalizeTrigger } from '../../shared/platform/normalize.js';
 import type { KafkaRecord } from '../../shared/platform/trigger.js';
+import { SPARKFN_COMMAND } from '../../shared/text/command-name.js';
+import { formatBytes } from '../../shared/text/quantity.js';
 import { formatTable } from '../../shared/text/table.js';
 import { listApp } from '../log-viewer/app-listing.js';
 import { printLog } from '../log-viewer/cli.js';
@@ -20,6 +22,15 @@ const FILEBEAT_TOPIC = 'spark-logs';
 const FILEBEAT_PARTITION = 1;
 /** Lines of the read-back log shown. */
 const SHOWN_LINES = 12;
+
+/** The executor log the demo printed: where the next commands can find it again. */
+export interface ShownLog {
+  appId: string;
+  executorId: string;
+  stream: string;
+  /** log-viewer's route for it, `/logs/<appId>/<executorId>/<stream>`. */
+  path: string;
+}
 
 /** A Filebeat event's line and time: the same line in two samples is one log line, not two. */
 function lineId(value: string): string {
@@ -39,7 +50,7 @@ function lineId(value: string): string {
  * `GET /logs/<appId>` does and prints one executor's log read back through log-viewer, as
  * `sparkfn logs` prints it. Safe to re-run on the same store: keys are deterministic.
  */
-export async function demo(deps: Deps, out: (text: string) => void): Promise<void> {
+export async function demo(deps: Deps, out: (text: string) => void): Promise<ShownLog | undefined> {
   out('\nlog-archiver: Filebeat events from Kafka to per-executor gzip logs\n');
   const rows: string[][] = [];
   const sampled = new Set<string>();
@@ -75,15 +86,16 @@ export async function demo(deps: Deps, out: (text: string) => void): Promise<voi
   const listing = await listApp(deps.store, appId);
   if (!listing) {
     out(`log-viewer: nothing is archived for ${appId}.\n`);
-    return;
+    return undefined;
   }
   const streams = listing.executors.flatMap((e) => e.streams.map((s) => ({ executorId: e.executorId, ...s })));
   out(`\nlog-viewer: GET /logs/${appId}\n`);
-  out(formatTable(['executor', 'stream', 'stored bytes', 'compacted', 'chunks', 'path'], streams.map((s) => [s.executorId, s.stream, String(s.storedBytes), String(s.compacted), String(s.chunks), s.path])) + '\n');
+  out(formatTable(['executor', 'stream', 'stored', 'compacted', 'chunks', 'path'], streams.map((s) => [s.executorId, s.stream, formatBytes(s.storedBytes), s.compacted ? 'yes' : 'no', String(s.chunks), s.path])) + '\n');
 
   const shown = streams.find((s) => s.executorId !== 'driver' && s.stream === 'stderr') ?? streams[0]!;
-  out(`\nnpx sparkfn logs ${appId} ${shown.executorId} ${shown.stream} --tail ${SHOWN_LINES}\n`);
+  out(`\n${SPARKFN_COMMAND} logs ${appId} ${shown.executorId} ${shown.stream} --tail ${SHOWN_LINES}\n`);
   let text = '';
   await printLog({ appId, executorId: shown.executorId, stream: shown.stream, tail: SHOWN_LINES }, deps, (t) => void (text += t));
   out(text.replace(/^/gm, '  ').replace(/ +$/, ''));
+  return { appId, executorId: shown.executorId, stream: shown.stream, path: shown.path };
 }

@@ -6,6 +6,9 @@ import { assertKeySegment } from '../../shared/ids.js';
 import type { HttpInput } from '../../shared/platform/trigger.js';
 import { LOGS_ROUTE } from './log-path.js';
 import { run } from './handler.js';
+import { listApp } from './app-listing.js';
+import { formatBytes } from '../../shared/text/quantity.js';
+import { formatTable } from '../../shared/text/table.js';
 
 /** The stream `sparkfn logs` prints when none is named: Spark's log4j2 console appender writes to stderr. */
 export const DEFAULT_CLI_STREAM = 'stderr';
@@ -71,4 +74,20 @@ export async function printLog(request: LogRequest, deps: Deps, write: (text: st
   }
   const rest = decoder.end();
   if (rest) write(rest);
+}
+
+/**
+ * `sparkfn logs <appId>`: the app's executors and streams, as log-viewer's `GET /logs/<appId>`
+ * lists them: a table with sizes as people write them, or (`output: 'json'`) the listing
+ * (functions/log-viewer/listing-schema.ts). LogReadError (404, exit 1) when nothing is archived.
+ * @example await printListing('spark-4f9c…', deps, (t) => process.stdout.write(t), 'table');
+ */
+export async function printListing(appId: string, deps: Deps, write: (text: string) => void, output: 'table' | 'json' = 'table'): Promise<void> {
+  const listing = await listApp(deps.store, assertKeySegment(appId, 'app id'));
+  if (!listing) throw new LogReadError(`Nothing is archived for app ${appId}.`, 404, 'unknown-app');
+  if (output === 'json') return write(JSON.stringify(listing, null, 2) + '\n');
+  const rows = listing.executors.flatMap((e) =>
+    e.streams.map((s) => [e.executorId, s.stream, formatBytes(s.storedBytes), s.compacted ? 'yes' : 'no', String(s.chunks), s.firstEventTime ?? '-', s.lastEventTime ?? '-', s.path]),
+  );
+  write(formatTable(['executor', 'stream', 'stored', 'compacted', 'chunks', 'first line', 'last line', 'path'], rows) + '\n');
 }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { formatQuantity } from '../../shared/text/quantity.js';
 import { formatTable } from '../../shared/text/table.js';
 import type { Deps } from '../../shared/deps.js';
 import { normalizeTrigger } from '../../shared/platform/normalize.js';
@@ -11,8 +12,11 @@ import { DEFAULT_SETTINGS } from './settings.js';
 const EVENTS_DIR = fileURLToPath(new URL('../../events/quota-retry/', import.meta.url));
 /** The submission-failure webhook samples: a 403 exceeded quota, and a 409 race with ConfigMap and Service. */
 const WEBHOOK_SAMPLES = ['webhook-exceeded-quota.json', 'webhook-conflict-with-dependents.json'];
-/** The bearer token the samples carry (events/quota-retry/*.json); only the demo accepts it. */
-const DEMO_WEBHOOK_TOKEN = 'demo-webhook-token-0123456789';
+/**
+ * The bearer token the webhook samples carry (events/quota-retry/webhook-*.json). The demo accepts
+ * it; `sparkfn invoke` and `serve` accept it once SPARKFN_WEBHOOK_TOKEN says so (the demo prints how).
+ */
+export const DEMO_WEBHOOK_TOKEN = 'demo-webhook-token-0123456789';
 
 /**
  * quota-retry's part of `npm start` (`sparkfn demo`): posts the webhook samples to the core on
@@ -30,7 +34,7 @@ export async function demo(deps: Deps, out: (text: string) => void): Promise<voi
     const body = JSON.parse(String(result.body)) as { outcome?: string; errorClass?: string; error?: { reason: string } };
     rows.push([file, String(result.status), body.errorClass ?? '', body.outcome ?? body.error?.reason ?? '']);
   }
-  out('\nquota-retry: submission-failure webhook samples (no cluster configured: classified and queued, not created)\n');
+  out(`\nquota-retry: submission-failure webhook samples, with their bearer token ${DEMO_WEBHOOK_TOKEN} (no cluster configured: classified and queued, not created)\n`);
   out(formatTable(['sample', 'status', 'error class', 'outcome'], rows) + '\n\n');
   const { entries } = await readQueue(deps.store, 'spark-jobs');
   out(`${QUEUE_PREFIX}spark-jobs/, in admission order (priority, then first queued):\n`);
@@ -42,8 +46,8 @@ export async function demo(deps: Deps, out: (text: string) => void): Promise<voi
         String(e.priority),
         e.department ?? '',
         e.objects.map((o) => o.kind).join('+'),
-        e.resources['requests.cpu'] ?? '',
-        e.resources['requests.memory'] ?? '',
+        formatQuantity('requests.cpu', e.resources['requests.cpu'] ?? ''),
+        formatQuantity('requests.memory', e.resources['requests.memory'] ?? ''),
         new Date(e.enqueuedAt).toISOString(),
         new Date(e.deadline).toISOString(),
       ]),

@@ -194,7 +194,7 @@ describe('exit codes (issue #14): 2 for usage and configuration, 1 when the work
       ['a day that does not exist', ['--to', '2026-02-30'], /--to must be a day/],
       ['--from after --to', ['--from', '2026-03-02', '--to', '2026-03-01'], /--from 2026-03-02 is after --to 2026-03-01/],
       ['--by team', ['--by', 'team'], /--by must be namespace, day or label:<key>, not "team"/],
-      ['--format xml', ['--format', 'xml'], /--format must be one of table, csv, json, html, not "xml"/],
+      ['--format xml', ['--format', 'xml'], /-o \(--format\) takes one of table, csv, json, html, not "xml"/],
     ])('exits 2 on %s', async (_, options, message) => {
       const { code, err, out } = await sparkfn(['cost', 'report', ...options]);
       expect(code).toBe(2);

@@ -27,7 +27,7 @@ describe('log-archiver demo', () => {
     expect(out).toMatch(/lambda\/msk\.json\s+3\s+2\s+0/);
     expect(out).toMatch(/events\/filebeat\/ \(4 new values, no key\)\s+4\s+4\s+0/);
     expect(out).toContain(`driver pod spark-pi-4f9c2e7a-driver Succeeded → compacted 4 stream(s) of ${APP_ID}: 7 line(s) kept, 0 re-delivered line(s) dropped`);
-    expect(out).toContain(`npx sparkfn logs ${APP_ID} 1 stderr --tail 12`);
+    expect(out).toContain(`npx --no-install sparkfn logs ${APP_ID} 1 stderr --tail 12`);
     const shown = out.slice(out.indexOf('--tail 12\n') + '--tail 12\n'.length);
     const multiline = await message('container-executor-multiline');
     expect(shown).toContain(`  ${await message('container-executor')}\n`);
