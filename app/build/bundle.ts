@@ -109,6 +109,13 @@ const STUBS: Readonly<Record<string, { why: string; contents: string }>> = {
     why: 'prom-client default-metric exemplars are not used',
     contents: "module.exports = new Proxy({}, { get(_, key) { if (key === '__esModule') return undefined; throw new Error('@opentelemetry/api is not in this bundle (prom-client exemplars are not used by sparkfn)'); } });",
   },
+  // client-node's legacy `auth-provider: azure | gcp` with a `cmd-path` reads the command's token
+  // with a JSONPath; kubectl dropped both providers in 1.26 for exec plugins (kubelogin,
+  // gke-gcloud-auth-plugin), which client-node runs without it.
+  'jsonpath-plus': {
+    why: 'legacy azure/gcp auth-provider cmd-path tokens are not supported (use an exec plugin)',
+    contents: "module.exports = { JSONPath() { throw new Error('kubeconfig auth-provider azure/gcp with cmd-path is not supported in this bundle; use an exec credential plugin (kubelogin, gke-gcloud-auth-plugin)'); } };",
+  },
   // pino's worker-thread transports need files on disk; shared/logger.ts writes to a file descriptor.
   'thread-stream': {
     why: 'pino transports are not used',
