@@ -92,6 +92,7 @@ const DEMOS: Record<string, (context: DemoContext) => Promise<void>> = {
     await demo(deps, out);
     found.webhookToken = DEMO_WEBHOOK_TOKEN;
   },
+  'spark-monitor': async ({ deps, out }) => void (await (await import('../../functions/spark-monitor/demo.js')).demo(deps, out)),
 };
 
 /**

@@ -213,6 +213,15 @@ export async function main(argv: string[], io: Io = defaultIo, given?: readonly 
     });
 
   program
+    .command('monitor')
+    .description("print spark-monitor's view of the configured cluster: apps by state, stuck apps, leftovers, spot mix, quota use")
+    .option(OUTPUT_FLAGS, OUTPUT_HELP, outputFormat)
+    .action(async (options: { output?: OutputFormat }) => {
+      const [{ loadConfig }, { monitorCommand }] = await Promise.all([hostModules(), import('../../functions/spark-monitor/cli.js')]);
+      await monitorCommand(loadConfig(io.env), options, io.out);
+    });
+
+  program
     .command('doctor')
     .description('check the configuration and reach each configured part (store, Kafka, cluster, FC credentials); print what works and what to fix')
     .option('--deploy', 'FC credentials are needed (about to run deploy fc): fail when they are missing')

@@ -158,6 +158,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const kafkaRejoins = brokers
     ? deps.metrics.counter('kafka_consumer_rejoins_total', 'Times the Kafka consumer joined its group again after a group-coordination error, by error type.', ['reason'])
     : undefined;
+  const consumerLag = deps.metrics.gauge('log_archiver_consumer_lag', "Records between the in-process consumer's committed offset and the partition's high watermark, after its last commit.", ['topic', 'partition']);
   const consumer =
     brokers && kafkaPart
       ? await runKafkaConsumer({
@@ -173,6 +174,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
             else kafkaPart.down(status.reason, status.detail);
           },
           onRejoin: (reason) => kafkaRejoins?.inc({ reason }),
+          onLag: ({ topic, partition, records }) => consumerLag.set({ topic, partition: String(partition) }, records),
           handler: async (batch) => {
             // Every Kafka function must succeed before the batch's offsets are committed.
             for (const fn of kafkaFunctions) await fn.run(batch, { ...deps, signal: stopping.signal });

@@ -139,7 +139,7 @@ describe('deploy/rbac.yaml: the ClusterRole against the functions’ calls', () 
       await serve.close();
     }
     const watched = new Set(saCalls().filter((c) => c.verb === 'watch').map((c) => callKey(c)));
-    expect([...watched].sort()).toEqual(['watch leases.coordination.k8s.io', 'watch pods', 'watch resourcequotas', 'watch sparkapplications.sparkoperator.k8s.io']);
+    expect([...watched].sort()).toEqual(['watch configmaps', 'watch ingresses.networking.k8s.io', 'watch leases.coordination.k8s.io', 'watch pods', 'watch resourcequotas', 'watch services', 'watch sparkapplications.sparkoperator.k8s.io']);
   });
 
   it('grants the Lease calls of LEASE_ACCESS in sparkfn\'s namespace only, and leader election made each of them', () => {
