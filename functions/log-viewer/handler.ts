@@ -8,7 +8,7 @@ import { ChunkVanishedError } from '../log-archiver/merge-members.js';
 import { listApp } from './app-listing.js';
 import { LOGS_ROUTE, type LogPath, parseLogPath } from './log-path.js';
 import { type LogQuery, parseLogQuery } from './log-query.js';
-import { findLog, logGzip, logText, sliceBytes, tailLines, textSize } from './log-sources.js';
+import { findLog, logGzip, logRanges, logTail, logText } from './log-sources.js';
 
 const TEXT = 'text/plain; charset=utf-8';
 
@@ -74,7 +74,7 @@ async function serveLog(path: Extract<LogPath, { kind: 'log' }>, query: LogQuery
     case 'text':
       return { status: 200, headers, body: await primed(logText(store, sources, signal)) };
     case 'tail':
-      return { status: 200, headers, body: await tailLines(logText(store, sources, signal), query.lines) };
+      return { status: 200, headers, body: await logTail(store, sources, query.lines, signal) };
     case 'download':
       return {
         status: 200,
@@ -86,7 +86,8 @@ async function serveLog(path: Extract<LogPath, { kind: 'log' }>, query: LogQuery
         body: await primed(logGzip(store, sources, signal)),
       };
     case 'range': {
-      const size = await textSize(store, sources);
+      const ranges = await logRanges(store, sources);
+      const size = ranges.size;
       if (query.start >= size) {
         const result = errorResult(416, 'range-not-satisfiable', `The log has ${size} bytes of text; ?start=${query.start} is past its end.`);
         return { ...result, headers: { ...result.headers, 'content-range': `bytes */${size}` } };
@@ -95,7 +96,7 @@ async function serveLog(path: Extract<LogPath, { kind: 'log' }>, query: LogQuery
       return {
         status: 206,
         headers: { ...headers, 'content-range': `bytes ${query.start}-${end}/${size}`, 'content-length': String(end - query.start + 1) },
-        body: await primed(sliceBytes(logText(store, sources, signal), query.start, end)),
+        body: await primed(ranges.read(query.start, end, signal)),
       };
     }
   }
