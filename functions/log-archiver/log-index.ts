@@ -29,6 +29,8 @@ export interface IndexedMember {
   entries: number;
   /** Newlines in its text: lines, a multi-line record counted per line. */
   lines: number;
+  /** CRC-32 of its text, from the member's gzip trailer. */
+  crc: number;
   /** Event times of its first and last record (ms since the epoch), 0 when unknown. */
   firstTime: number;
   lastTime: number;
@@ -61,21 +63,33 @@ export function logIndexKey(compactedKey: string): string {
   return `${compactedKey}${LOG_INDEX_SUFFIX}`;
 }
 
-/** Builds an index member by member, in object order. */
+/**
+ * Builds an index member by member, in object order. Counting a member's lines means
+ * decompressing it, unless `known` (the index of an earlier version of the object) has a member
+ * with the same records: Kafka records do not change, so neither do their lines. An append then
+ * decompresses only what it added.
+ */
 export class LogIndexBuilder {
   private readonly members: IndexedMember[] = [];
+  private readonly knownLines = new Map<string, number>();
   private offset = 0;
   private textStart = 0;
   private entries = 0;
   private ordered = true;
 
-  /** Adds the next member; `text` is its decompressed text when the caller has it, else it is decompressed here to count lines. */
-  add(member: Member, text?: Buffer): void {
+  constructor(known?: LogIndex) {
+    for (const m of known?.members ?? []) this.knownLines.set(recordsId(m), m.lines);
+  }
+
+  /** Adds the next member. */
+  add(member: Member): void {
     const { index } = member;
-    const body = text ?? gunzipSync(member.bytes);
-    const previous = this.members[this.members.length - 1];
     const firstOffset = index.offsets[0] as number;
     const lastOffset = index.offsets[index.offsets.length - 1] as number;
+    const crc = member.bytes.readUInt32LE(member.bytes.length - 8);
+    const id = recordsId({ topic: index.topic, partition: index.partition, firstOffset, lastOffset, entries: index.offsets.length, textBytes: member.textBytes, crc });
+    const lines = this.knownLines.get(id) ?? countNewlines(gunzipSync(member.bytes));
+    const previous = this.members[this.members.length - 1];
     if (previous) {
       const order = compareText(previous.topic, index.topic) || previous.partition - index.partition;
       if (order > 0 || (order === 0 && previous.lastOffset >= firstOffset)) this.ordered = false;
@@ -86,7 +100,8 @@ export class LogIndexBuilder {
       textStart: this.textStart,
       textBytes: member.textBytes,
       entries: index.offsets.length,
-      lines: countNewlines(body),
+      lines,
+      crc,
       firstTime: index.firstTime,
       lastTime: index.lastTime,
       topic: index.topic,
@@ -120,10 +135,10 @@ export class LogIndexBuilder {
  * (compaction's read-back checks them). undefined when the object is missing or changed while
  * it was read (its size or last-modified time moved between the HEADs around the read).
  */
-export async function indexObject(store: ObjectStore, key: string, onMember?: (member: Member) => void): Promise<LogIndex | undefined> {
+export async function indexObject(store: ObjectStore, key: string, onMember?: (member: Member) => void, known?: LogIndex): Promise<LogIndex | undefined> {
   const before = await store.head(key);
   if (!before) return undefined;
-  const builder = new LogIndexBuilder();
+  const builder = new LogIndexBuilder(known ?? (await readLogIndex(store, key).catch(() => undefined)));
   let stream;
   try {
     stream = await store.get(key);
@@ -148,12 +163,14 @@ export async function indexObject(store: ObjectStore, key: string, onMember?: (m
  */
 export async function publishLogIndex(store: ObjectStore, key: string, index?: LogIndex): Promise<LogIndex | undefined> {
   let current = index;
+  let stale: LogIndex | undefined;
   for (let attempt = 0; attempt < INDEX_ATTEMPTS; attempt++) {
-    current ??= await indexObject(store, key);
+    current ??= await indexObject(store, key, undefined, stale);
     if (current) {
       await store.put(logIndexKey(key), serializeLogIndex(current), { contentType: 'application/json' });
       const now = await store.head(key);
       if (now && indexDescribes(current, now)) return current;
+      stale = current;
     }
     current = undefined;
   }
@@ -171,7 +188,7 @@ export function indexDescribes(index: LogIndex, info: ObjectInfo): boolean {
   return textBytes === undefined || Number(textBytes) === index.object.textBytes;
 }
 
-/** The index as stored: JSON, members as arrays (about 80 bytes each) rather than objects. */
+/** The index as stored: JSON, members as arrays (about 90 bytes each) rather than objects. */
 export function serializeLogIndex(index: LogIndex): string {
   const partitions: [string, number][] = [];
   const ids = new Map<string, number>();
@@ -182,7 +199,7 @@ export function serializeLogIndex(index: LogIndex): string {
       ids.set(id, (p = partitions.length));
       partitions.push([m.topic, m.partition]);
     }
-    return [m.offset, m.length, m.textStart, m.textBytes, m.entries, m.lines, m.firstTime, m.lastTime, p, m.firstOffset, m.lastOffset];
+    return [m.offset, m.length, m.textStart, m.textBytes, m.entries, m.lines, m.crc, m.firstTime, m.lastTime, p, m.firstOffset, m.lastOffset];
   });
   return JSON.stringify({ version: index.version, object: index.object, ordered: index.ordered, partitions, members: rows });
 }
@@ -204,12 +221,12 @@ export function parseLogIndex(text: string): LogIndex | undefined {
   let offset = 0;
   let textStart = 0;
   for (const row of raw.members as unknown[]) {
-    if (!Array.isArray(row) || row.length !== 11 || !row.every(isCount)) return undefined;
-    const [o, length, t, tb, en, lines, firstTime, lastTime, p, firstOffset, lastOffset] = row as number[];
+    if (!Array.isArray(row) || row.length !== 12 || !row.every(isCount)) return undefined;
+    const [o, length, t, tb, en, lines, crc, firstTime, lastTime, p, firstOffset, lastOffset] = row as number[];
     const partition = partitions[p as number] as [string, number] | undefined;
     // Members must tile the object and its text: anything else is not an index we wrote.
     if (!partition || o !== offset || t !== textStart || (length as number) < 1) return undefined;
-    members.push({ offset: o, length: length as number, textStart: t, textBytes: tb as number, entries: en as number, lines: lines as number, firstTime: firstTime as number, lastTime: lastTime as number, topic: partition[0], partition: partition[1], firstOffset: firstOffset as number, lastOffset: lastOffset as number });
+    members.push({ offset: o, length: length as number, textStart: t, textBytes: tb as number, entries: en as number, lines: lines as number, crc: crc as number, firstTime: firstTime as number, lastTime: lastTime as number, topic: partition[0], partition: partition[1], firstOffset: firstOffset as number, lastOffset: lastOffset as number });
     offset += length as number;
     textStart += tb as number;
   }
@@ -225,6 +242,11 @@ export async function readLogIndex(store: ObjectStore, compactedKey: string): Pr
     if (err instanceof NotFoundError) return undefined;
     throw err;
   }
+}
+
+/** Which records a member holds, as far as its line count goes. */
+function recordsId(m: Pick<IndexedMember, 'topic' | 'partition' | 'firstOffset' | 'lastOffset' | 'entries' | 'textBytes' | 'crc'>): string {
+  return `${m.topic}\u0000${m.partition}:${m.firstOffset}-${m.lastOffset}:${m.entries}:${m.textBytes}:${m.crc}`;
 }
 
 function sameVersion(a: ObjectInfo, b: ObjectInfo): boolean {

@@ -114,6 +114,7 @@ export async function* unitTexts(store: ObjectStore, log: IndexedLog, from: numb
         if (
           member.bytes.length !== expected.length ||
           member.textBytes !== expected.textBytes ||
+          member.bytes.readUInt32LE(member.bytes.length - 8) !== expected.crc ||
           offsets.length !== expected.entries ||
           offsets[0] !== expected.firstOffset ||
           offsets[offsets.length - 1] !== expected.lastOffset ||

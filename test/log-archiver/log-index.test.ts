@@ -51,6 +51,7 @@ async function expectCoversEveryMember(s: ObjectStore, key: string, index: LogIn
       textBytes: text.length,
       entries: m.index.offsets.length,
       lines: text.toString('utf8').split('\n').length - 1,
+      crc: m.bytes.readUInt32LE(m.bytes.length - 8),
       firstTime: m.index.firstTime,
       lastTime: m.index.lastTime,
       topic: m.index.topic,
