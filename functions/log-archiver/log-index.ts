@@ -222,13 +222,14 @@ export function parseLogIndex(text: string): LogIndex | undefined {
   let textStart = 0;
   for (const row of raw.members as unknown[]) {
     if (!Array.isArray(row) || row.length !== 12 || !row.every(isCount)) return undefined;
-    const [o, length, t, tb, en, lines, crc, firstTime, lastTime, p, firstOffset, lastOffset] = row as number[];
-    const partition = partitions[p as number] as [string, number] | undefined;
+    const [o, length, t, memberText, records, lines, crc, firstTime, lastTime, p, firstOffset, lastOffset] = row as [number, number, number, number, number, number, number, number, number, number, number, number];
+    const partition = partitions[p] as [string, number] | undefined;
     // Members must tile the object and its text: anything else is not an index we wrote.
-    if (!partition || o !== offset || t !== textStart || (length as number) < 1) return undefined;
-    members.push({ offset: o, length: length as number, textStart: t, textBytes: tb as number, entries: en as number, lines: lines as number, crc: crc as number, firstTime: firstTime as number, lastTime: lastTime as number, topic: partition[0], partition: partition[1], firstOffset: firstOffset as number, lastOffset: lastOffset as number });
-    offset += length as number;
-    textStart += tb as number;
+    if (!partition || o !== offset || t !== textStart || length < 1) return undefined;
+    const [topic, partitionNumber] = partition;
+    members.push({ offset: o, length, textStart: t, textBytes: memberText, entries: records, lines, crc, firstTime, lastTime, topic, partition: partitionNumber, firstOffset, lastOffset });
+    offset += length;
+    textStart += memberText;
   }
   if (offset !== size || textStart !== textBytes) return undefined;
   return { version: LOG_INDEX_VERSION, object: { size, lastModified, textBytes, entries }, ordered: raw.ordered, members };
