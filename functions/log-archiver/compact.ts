@@ -9,8 +9,9 @@ import { getBuffer, listAll } from '../../shared/store/read.js';
 import { archiverMetrics } from './archiver-metrics.js';
 import { LOGS_PREFIX, appPrefix, compactedKey, compareChunks, compareText, executorPrefix, parseLogKey, streamPrefix } from './chunk-key.js';
 import { LOG_CONTENT_TYPE } from './chunk-writer.js';
-import { readMembers, streamMembers } from './gzip-member.js';
+import { readMembers } from './gzip-member.js';
 import type { LogStream } from './identity.js';
+import { type LogIndex, indexObject, publishLogIndex } from './log-index.js';
 import { type ChunkRef, ChunkVanishedError, MergeStats, mergeMembers } from './merge-members.js';
 import { META, type OffsetRange, formatOffsetRanges, isoTime, parseOffsetRanges, partitionKey } from './object-metadata.js';
 import type { ArchiverSettings } from './settings.js';
@@ -281,10 +282,12 @@ async function compactListed(
   const others = await otherRuns(store, marker);
   if (others > 0) {
     deps.logger.info({ function: 'log-archiver', key: target, chunks: chunks.length, others }, 'another compaction of this stream is running: chunks kept for the next run');
+    if (written) await indexCompacted(store, target, undefined, deps);
     return { chunks: chunks.length, lines, dropped, deleted: 0, kept: chunks.length, written };
   }
-  await verifyHolds(store, target, chunks);
+  const index = await verifyHolds(store, target, chunks);
   await deleteChunks(store, chunks.map((c) => c.key));
+  await indexCompacted(store, target, index, deps);
   deps.logger.info({ function: 'log-archiver', key: target, chunks: chunks.length, lines, dropped, appended: Boolean(appended), written }, 'stream compacted');
   return { chunks: chunks.length, lines, dropped, deleted: chunks.length, kept: 0, written };
 }
@@ -405,11 +408,26 @@ async function* bytesOf(members: AsyncIterable<{ bytes?: Buffer }>): AsyncGenera
 }
 
 /**
+ * Writes the index of the compacted object beside it (log-index.ts), after every write of the
+ * object by this run: `index` when the read-back built one, else the object is read again. A
+ * failure only costs readers speed (they read the object whole), so it is logged, not thrown.
+ */
+async function indexCompacted(store: ObjectStore, target: string, index: LogIndex | undefined, deps: Deps): Promise<void> {
+  try {
+    const published = await publishLogIndex(store, target, index);
+    if (!published) deps.logger.info({ function: 'log-archiver', key: target }, 'the compacted object kept changing while it was indexed: the next compaction indexes it');
+  } catch (err) {
+    deps.logger.warn({ function: 'log-archiver', key: target, err: errorMessage(err) }, 'could not index the compacted object: readers read it whole');
+  }
+}
+
+/**
  * Reads the compacted object back: every member well formed, each (topic, partition, offset)
  * once and in order, and every line of every chunk in it. Chunks a concurrent run deleted
- * meanwhile are left out (it checked them in before deleting them).
+ * meanwhile are left out (it checked them in before deleting them). Returns the object's index,
+ * built on the way, or undefined when the object changed while it was read.
  */
-async function verifyHolds(store: ObjectStore, key: string, chunks: readonly ChunkRef[]): Promise<void> {
+async function verifyHolds(store: ObjectStore, key: string, chunks: readonly ChunkRef[]): Promise<LogIndex | undefined> {
   const wanted = new Map<string, Set<number>>();
   const bodies = await mapConcurrently(chunks, HEAD_CONCURRENCY, (c) =>
     getBuffer(store, c.key).catch((err: unknown) => {
@@ -428,7 +446,7 @@ async function verifyHolds(store: ObjectStore, key: string, chunks: readonly Chu
     }
   });
   const last = new Map<string, number>();
-  for await (const member of streamMembers(await store.get(key), key)) {
+  const index = await indexObject(store, key, (member) => {
     const id = partitionKey(member.index.topic, member.index.partition);
     const set = wanted.get(id);
     let previous = last.get(id) ?? -1;
@@ -438,12 +456,13 @@ async function verifyHolds(store: ObjectStore, key: string, chunks: readonly Chu
       set?.delete(o);
     }
     last.set(id, previous);
-  }
+  });
   const missing = [...wanted.entries()].filter(([, set]) => set.size > 0);
   if (missing.length > 0) {
     const [id, set] = missing[0] as [string, Set<number>];
     throw new CompactionVerificationError(key, `${[...set].length} chunk lines of ${id} are not in it, the first at offset ${Math.min(...set)}`);
   }
+  return index;
 }
 
 /**

@@ -64,9 +64,11 @@ const MAX_INDEX_BYTES = 65_535 - 4;
 const FIXED_INDEX_BYTES = 1 + 8 * 7;
 /**
  * Largest text in one member. Members are what compaction and the viewer decompress when a
- * re-delivery overlaps, so this bounds their memory; a longer group is split.
+ * re-delivery overlaps, and the smallest unit `?tail=` and byte ranges read through the log
+ * index (log-index.ts), so this bounds their memory and what a tail reads; a longer group is
+ * split. Deflate looks back 32 KiB only, so members of 1 MiB compress as well as bigger ones.
  */
-export const MAX_MEMBER_TEXT_BYTES = 8 * 1024 * 1024;
+export const MAX_MEMBER_TEXT_BYTES = 1024 * 1024;
 
 /**
  * Splits entries (by their text lengths and offsets) into runs that each fit one member: index
@@ -111,8 +113,12 @@ export function encodeMemberSync(index: MemberIndex, text: Buffer, level: number
   return withIndex(index, gzipSync(text, { level }), text.length);
 }
 
-/** The gzip member zlib wrote, with `index` put in its header. */
-function withIndex(index: MemberIndex, deflated: Buffer, textBytes: number): Buffer {
+/**
+ * The gzip member zlib wrote (`deflated`: a whole gzip stream of `textBytes` bytes of text, as
+ * gzipSync returns it), with `index` put in its header. For a text whose deflate output is
+ * already at hand (a benchmark reusing one body under new offsets).
+ */
+export function withIndex(index: MemberIndex, deflated: Buffer, textBytes: number): Buffer {
   // zlib writes a 10-byte header with no flags; we set FEXTRA and put our index after it.
   const body = deflated.subarray(10);
   const data = encodeIndex(index, body.length, textBytes);

@@ -8,7 +8,7 @@ import { followPodLog, sleep } from './live-follow.js';
 import { type ExecutorPod, findExecutorPod } from './live-pod.js';
 import { type LiveLine, msOf, PodLogError, readPodLog, sinceTimeOf } from './live-pod-log.js';
 import { findSeam, LiveCursor, type SeamKind } from './live-seam.js';
-import { type LogSources, logText, sourcesOf, tailLines } from './log-sources.js';
+import { type LogSources, logTail, logText, sourcesOf, tailLines } from './log-sources.js';
 
 /** Where an answer's lines come from. */
 export type LogSource = 'archive' | 'live' | 'archive+live';
@@ -91,7 +91,10 @@ export async function openExecutorLog(req: ExecutorLogRequest, deps: LogViewerDe
       const app = await store.list(appPrefix(req.appId), { limit: 1 });
       return { missing: app.objects.length === 0 ? 'app' : 'executor' };
     }
-    return finish(req, { source: 'archive', ...(liveSkipped ? { liveSkipped } : {}), text: logText(store, own, signal) });
+    const archived = { source: 'archive' as const, ...(liveSkipped ? { liveSkipped } : {}) };
+    // The archive alone: its index lets a tail read only the last members.
+    if (req.tail !== undefined) return { ...archived, text: oneBuffer(logTail(store, own, req.tail, signal)) };
+    return finish(req, { ...archived, text: logText(store, own, signal) });
   }
 
   const cursor = new LiveCursor();
@@ -237,4 +240,9 @@ const chainBuffers = chain<Buffer>;
 
 async function* empty<T>(): AsyncGenerator<T> {
   // Nothing.
+}
+
+/** A text of one piece, read when the iteration starts. */
+async function* oneBuffer(piece: Promise<Buffer>): AsyncIterable<Buffer> {
+  yield await piece;
 }

@@ -20,7 +20,7 @@ import { LOGS_ROUTE, type LogPath, parseLogPath } from './log-path.js';
 import { type LogQuery, parseLogQuery } from './log-query.js';
 import { searchLog, searchResultText } from './log-search.js';
 import { DEFAULT_WINDOW_BYTES, MAX_WINDOW_BYTES, readWindow } from './log-window.js';
-import { type LogSources, findLog, logGzip, logText, sliceBytes, tailLines, textSize } from './log-sources.js';
+import { type LogSources, findLog, logGzip, logRanges, logTail, logText } from './log-sources.js';
 import { MAX_PAGE, listRecentApps } from './recent-apps.js';
 import { parseSearchQuery } from './search-query.js';
 
@@ -177,7 +177,8 @@ async function serveSearch(path: Extract<LogPath, { kind: 'log' }>, input: HttpI
 async function serveLogPage(path: Extract<LogPath, { kind: 'log' }>, query: LogQuery, deps: LogViewerDeps, options: Served): Promise<HttpResult> {
   const sources = await sourcesOrMissing(path, deps);
   if ('status' in sources) return sources;
-  const size = await textSize(deps.store, sources);
+  // The index (when fresh) knows the text's size without reading the log.
+  const { size } = await logRanges(deps.store, sources);
   let end = size - 1;
   let start = Math.max(0, size - DEFAULT_WINDOW_BYTES);
   if (query.kind === 'range') {
@@ -262,7 +263,7 @@ async function serveLog(path: Extract<LogPath, { kind: 'log' }>, query: LogQuery
     case 'text':
       return { status: 200, headers, body: await primed(logText(store, sources, signal)) };
     case 'tail':
-      return { status: 200, headers, body: await tailLines(logText(store, sources, signal), query.lines) };
+      return { status: 200, headers, body: await logTail(store, sources, query.lines, signal) };
     case 'download':
       return {
         status: 200,
@@ -275,7 +276,8 @@ async function serveLog(path: Extract<LogPath, { kind: 'log' }>, query: LogQuery
         body: await primed(logGzip(store, sources, signal)),
       };
     case 'range': {
-      const size = await textSize(store, sources);
+      const ranges = await logRanges(store, sources);
+      const size = ranges.size;
       if (query.start >= size) {
         const result = errorResult(416, 'range-not-satisfiable', `The log has ${size} bytes of text; ?start=${query.start} is past its end.`);
         return { ...result, headers: { ...result.headers, 'content-range': `bytes */${size}` } };
@@ -284,7 +286,7 @@ async function serveLog(path: Extract<LogPath, { kind: 'log' }>, query: LogQuery
       return {
         status: 206,
         headers: { ...headers, 'content-range': `bytes ${query.start}-${end}/${size}`, 'content-length': String(end - query.start + 1) },
-        body: await primed(sliceBytes(logText(store, sources, signal), query.start, end)),
+        body: await primed(ranges.read(query.start, end, signal)),
       };
     }
   }

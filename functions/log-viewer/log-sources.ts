@@ -8,6 +8,7 @@ import { type StreamObjects, listExecutorStreams } from '../log-archiver/compact
 import type { LogStream } from '../log-archiver/identity.js';
 import { type ChunkRef, MergeStats, mergeMembers } from '../log-archiver/merge-members.js';
 import { META, parseOffsetRanges, partitionKey } from '../log-archiver/object-metadata.js';
+import { StaleIndexError, indexedRange, indexedTail, openIndexedLog } from './indexed-log.js';
 
 const gunzip = promisify(gunzipCallback);
 /** HEADs at once when sizing a log from its objects' metadata. */
@@ -154,4 +155,53 @@ export async function tailLines(source: AsyncIterable<Buffer>, n: number): Promi
   const out: Buffer[] = [];
   for (let i = count - kept; i < count; i++) out.push(ring[i % n] as Buffer);
   return Buffer.concat(out);
+}
+
+/**
+ * The last `n` lines of the log: through the compacted object's index when it can serve
+ * (indexed-log.ts: only the last members are read), else read to the end. Same answer either way.
+ */
+export async function logTail(store: ObjectStore, sources: LogSources, n: number, signal?: AbortSignal): Promise<Buffer> {
+  const log = await openIndexedLog(store, sources);
+  if (log) {
+    try {
+      return await indexedTail(store, log, n, signal);
+    } catch (err) {
+      if (!(err instanceof StaleIndexError)) throw err;
+    }
+  }
+  return tailLines(logText(store, sources, signal), n);
+}
+
+/** The size of a log's text and a reader of byte ranges of it. */
+export interface LogRanges {
+  size: number;
+  /** Bytes `start` to `end` (inclusive) of the text. */
+  read(start: number, end: number, signal?: AbortSignal): AsyncGenerator<Buffer>;
+}
+
+/**
+ * Byte ranges of the log's text: through the index when it can serve (only the members that
+ * hold the range are read), else by reading the text from its start. Should the index turn out
+ * stale while a range is read, the rest comes from the full read.
+ */
+export async function logRanges(store: ObjectStore, sources: LogSources): Promise<LogRanges> {
+  const full = (start: number, end: number, signal?: AbortSignal) => sliceBytes(logText(store, sources, signal), start, end);
+  const log = await openIndexedLog(store, sources);
+  if (!log) return { size: await textSize(store, sources), read: full };
+  return {
+    size: log.textBytes,
+    async *read(start, end, signal) {
+      let sent = 0;
+      try {
+        for await (const piece of indexedRange(store, log, start, end, signal)) {
+          sent += piece.length;
+          yield piece;
+        }
+      } catch (err) {
+        if (!(err instanceof StaleIndexError)) throw err;
+        yield* full(start + sent, end, signal);
+      }
+    },
+  };
 }

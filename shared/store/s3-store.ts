@@ -40,6 +40,36 @@ export const DEFAULT_SOCKET_TIMEOUT_MS = 30_000;
 /** Multipart part size: above S3's 5 MiB minimum; 4 parts in flight buffer 32 MiB; 10,000 parts reach 80 GB. */
 export const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
 
+/**
+ * The part of a whole object's body a range asked for, when the server ignored the Range header:
+ * RangeNotSatisfiableError when it starts past the end (as S3 answers 416), else the bytes of the
+ * range, the rest of the body skipped.
+ */
+function wholeBodyAsRange(body: Readable, key: string, range: ByteRange, contentLength: number | undefined): Readable {
+  if (contentLength !== undefined && range.start >= contentLength) {
+    body.destroy();
+    throw new RangeNotSatisfiableError(key, contentLength);
+  }
+  const end = range.end ?? Infinity;
+  const sliced = Readable.from(
+    (async function* () {
+      let at = 0;
+      try {
+        for await (const piece of body as AsyncIterable<Buffer>) {
+          const from = Math.max(0, range.start - at);
+          const to = Math.min(piece.length, end + 1 - at);
+          if (from < to) yield piece.subarray(from, to);
+          at += piece.length;
+          if (at > end) return;
+        }
+      } finally {
+        body.destroy();
+      }
+    })(),
+  );
+  return sliced;
+}
+
 /** S3's smallest part (every part but the last). */
 const MIN_PART_BYTES = 5 * 1024 * 1024;
 /** S3's largest part, and the largest source UploadPartCopy takes in one part. */
@@ -207,6 +237,9 @@ export class S3ObjectStore implements ObjectStore {
     try {
       const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key, Range }));
       if (!(out.Body instanceof Readable)) throw new SparkfnError(`GetObject ${this.show(key)} returned no readable body.`);
+      // OSS answers a range it finds invalid (past the end) with 200 and the whole object, unless
+      // asked for x-oss-range-behavior: standard; some S3 look-alikes ignore Range altogether.
+      if (range && out.ContentRange === undefined) return wholeBodyAsRange(out.Body, key, range, out.ContentLength);
       return out.Body;
     } catch (err) {
       if (errorName(err) === 'NoSuchKey') throw new NotFoundError(key);

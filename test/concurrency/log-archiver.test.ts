@@ -7,6 +7,7 @@ import { compactedKey } from '../../functions/log-archiver/chunk-key.js';
 import { type CompactionSummary, compactStream, listStreams } from '../../functions/log-archiver/compact.js';
 import { run as archiverRun } from '../../functions/log-archiver/handler.js';
 import type { LogStream } from '../../functions/log-archiver/identity.js';
+import { indexDescribes, logIndexKey, readLogIndex } from '../../functions/log-archiver/log-index.js';
 import { ChunkVanishedError } from '../../functions/log-archiver/merge-members.js';
 import { DEFAULT_SETTINGS } from '../../functions/log-archiver/settings.js';
 import { run as view } from '../../functions/log-viewer/handler.js';
@@ -81,6 +82,8 @@ interface Snapshot {
   logs: Record<string, string[]>;
   served: Record<string, string[]>;
   metadata: Record<string, Record<string, string | undefined>>;
+  /** Per stream: whether the index beside the compacted object describes it as it is. */
+  indexFresh: Record<string, boolean>;
   archived: World['archived'];
   compactionFailures: World['compactions'];
   reads: World['reads'];
@@ -193,6 +196,7 @@ function plan(factory: StoreFactory): DeliveryPlan<Event, World, Snapshot> {
       const logs: Record<string, string[]> = {};
       const served: Record<string, string[]> = {};
       const metadata: Record<string, Record<string, string | undefined>> = {};
+      const indexFresh: Record<string, boolean> = {};
       for (const { executorId, stream } of STREAMS) {
         const key = compactedKey(APP_ID, executorId, stream);
         const id = `${executorId}/${stream}`;
@@ -200,6 +204,8 @@ function plan(factory: StoreFactory): DeliveryPlan<Event, World, Snapshot> {
         served[id] = linesOf((await serve(world.deps, executorId, stream)).text);
         const info = await store.head(key);
         metadata[id] = { lines: info?.metadata['line-count'], ranges: info?.metadata['offset-ranges'], textBytes: info?.metadata['text-bytes'] };
+        const index = await readLogIndex(store, key);
+        indexFresh[id] = Boolean(index && info && indexDescribes(index, info));
       }
       const metrics = await world.deps.metrics.text();
       return {
@@ -207,6 +213,7 @@ function plan(factory: StoreFactory): DeliveryPlan<Event, World, Snapshot> {
         logs,
         served,
         metadata,
+        indexFresh,
         archived: world.archived,
         compactionFailures: world.compactions,
         reads: world.reads,
@@ -231,7 +238,9 @@ describe.each(storesUnderTest())('log-archiver compaction under concurrency on %
     expect(allAtOnce, `seed ${seed}: all at once differs from one by one`).toEqual(oneByOne);
 
     // And right: one compacted object per stream, every record once, in order, nothing else left.
-    expect(oneByOne.keys, `seed ${seed}`).toEqual(STREAMS.map((s) => compactedKey(APP_ID, s.executorId, s.stream)).sort());
+    // (each with its index beside it, describing the object as it is: log-index.ts)
+    expect(oneByOne.keys, `seed ${seed}`).toEqual(STREAMS.flatMap((s) => [compactedKey(APP_ID, s.executorId, s.stream), logIndexKey(compactedKey(APP_ID, s.executorId, s.stream))]).sort());
+    expect(Object.values(oneByOne.indexFresh), `seed ${seed}`).toEqual(STREAMS.map(() => true));
     for (const { executorId, stream } of STREAMS) {
       const id = `${executorId}/${stream}`;
       expect(oneByOne.logs[id], `seed ${seed}: ${id}`).toEqual(expectedLines(executorId, stream));

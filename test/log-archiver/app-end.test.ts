@@ -4,7 +4,7 @@ import { appEndOf } from '../../functions/log-archiver/app-end.js';
 import { splitEndEvents } from '../../functions/log-archiver/end-events-in-batch.js';
 import { run } from '../../functions/log-archiver/handler.js';
 import { loadEvent, loadEventBytes } from '../support/events.js';
-import { batch, depsFor, filebeatValue, keys, record, tempStore } from './support.js';
+import { batch, depsFor, filebeatValue, keys, record, tempStore, withIndexes } from './support.js';
 
 function event(kind: string, name: string, reason: string, message = ''): CoreV1Event {
   return { metadata: { uid: 'u1', namespace: 'spark-jobs' }, involvedObject: { kind, namespace: 'spark-jobs', name }, reason, message } as CoreV1Event;
@@ -79,7 +79,7 @@ describe('log-archiver finds a SparkApplication\'s logs by the operator\'s label
       await run(batch([record(1, piExecutorLine(1, labels)), record(2, piExecutorLine(2, labels))]), deps);
       expect((await keys(store, `logs/${PI_APP_ID}/`)).some((k) => k.includes('/stderr/'))).toBe(true);
       await run(ended('spark-pi-python'), deps);
-      expect(await keys(store, `logs/${PI_APP_ID}/`)).toEqual([`logs/${PI_APP_ID}/1/stderr.log.gz`]);
+      expect(await keys(store, `logs/${PI_APP_ID}/`)).toEqual(withIndexes([`logs/${PI_APP_ID}/1/stderr.log.gz`]));
     } finally {
       await cleanup();
     }
@@ -94,7 +94,7 @@ describe('log-archiver finds a SparkApplication\'s logs by the operator\'s label
       await run(ended('spark-pi-python'), deps);
       expect(await keys(store, `logs/${PI_APP_ID}/`)).toEqual(before);
       await run(ended('pythonpi'), deps);
-      expect(await keys(store, `logs/${PI_APP_ID}/`)).toEqual([`logs/${PI_APP_ID}/1/stderr.log.gz`]);
+      expect(await keys(store, `logs/${PI_APP_ID}/`)).toEqual(withIndexes([`logs/${PI_APP_ID}/1/stderr.log.gz`]));
     } finally {
       await cleanup();
     }

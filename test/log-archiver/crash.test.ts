@@ -15,7 +15,7 @@ import { getBuffer } from '../../shared/store/read.js';
 import { registerCompressionCodecs } from '../../shared/kafka/codecs.js';
 import { FAST_CONSUMER, uncommitted, unique } from '../kafka/harness.js';
 import { type MockKafka, startMockKafka } from '../support/kafka-mock.js';
-import { depsFor, keys } from './support.js';
+import { depsFor, keys, withIndexes } from './support.js';
 import { seededRandom as rng } from '../support/apiserver/rng.js';
 
 /** Fixed, so a failure replays the same kill points; change it to explore others. */
@@ -226,6 +226,8 @@ describe('log-archiver crash safety', () => {
     const allKeys = await keys(store);
     for (const key of allKeys) {
       if (key.startsWith('deadletter/')) continue;
+      // The index beside each compacted object (checked in log-index.test.ts).
+      if (key.endsWith('.log.gz.idx.json') && allKeys.includes(key.slice(0, -'.idx.json'.length))) continue;
       const m = /^logs\/([^/]+)\/([^/]+)\/(stdout|stderr)\.log\.gz$/.exec(key);
       if (!m) {
         problems.push(`unexpected object ${key}`);

@@ -7,7 +7,7 @@ import { demo } from '../../functions/log-archiver/demo.js';
 import { main } from '../../app/cli/main.js';
 import { FileObjectStore } from '../../shared/store/fs-store.js';
 import { EVENTS_DIR } from '../support/events.js';
-import { APP_ID, depsFor, keys } from './support.js';
+import { APP_ID, depsFor, keys, withIndexes } from './support.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -33,7 +33,10 @@ describe('log-archiver demo', () => {
     expect(shown).toContain(`  ${await message('container-executor')}\n`);
     expect(shown).toContain(multiline.split('\n').map((l) => `  ${l}`).join('\n'));
     // Every sample's chunks were compacted into one object per stream.
-    expect((await keys(store, `logs/${APP_ID}/`)).every((k) => /\/(stdout|stderr)\.log\.gz$/.test(k))).toBe(true);
+    // (each with its index beside it)
+    const compacted = await keys(store, `logs/${APP_ID}/`);
+    expect(compacted.every((k) => /\/(stdout|stderr)\.log\.gz(\.idx\.json)?$/.test(k))).toBe(true);
+    expect(compacted).toEqual(withIndexes(compacted.filter((k) => k.endsWith('.log.gz'))));
 
     // Run again on the same store: the same keys, every line dropped as a re-delivery, the same log.
     let again = '';

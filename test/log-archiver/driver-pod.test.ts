@@ -8,7 +8,7 @@ import { normalizeTrigger } from '../../shared/platform/normalize.js';
 import type { K8sObject, K8sObjectChange, K8sObjectsInput } from '../../shared/platform/trigger.js';
 import { startTestApiserver, type TestApiserver } from '../support/apiserver/index.js';
 import { loadEventBytes } from '../support/events.js';
-import { APP_ID, batch, depsFor, executorLine, keys, linesOf, record, tempStore, text } from './support.js';
+import { APP_ID, batch, depsFor, executorLine, keys, linesOf, record, tempStore, text, withIndexes } from './support.js';
 
 /** The driver pod of events/k8s/pod-watch-event.json, phase and labels changeable. */
 function samplePod(change?: (pod: K8sObject & { status: { phase: string } }) => void): K8sObject {
@@ -69,7 +69,7 @@ describe('log-archiver on driver pod changes (k8s-objects)', () => {
       await archiveTwoApps(deps);
       const summary = await run(normalizeTrigger(loadEventBytes('k8s/pod-watch-event')), deps);
       expect(summary).toMatchObject({ kind: 'compaction', trigger: 'app-end', compacted: 2, deleted: 3, dropped: 2, failed: 0 });
-      expect(await keys(store, `logs/${APP_ID}/`)).toEqual([`logs/${APP_ID}/1/stderr.log.gz`, `logs/${APP_ID}/driver/stderr.log.gz`]);
+      expect(await keys(store, `logs/${APP_ID}/`)).toEqual(withIndexes([`logs/${APP_ID}/1/stderr.log.gz`, `logs/${APP_ID}/driver/stderr.log.gz`]));
       expect(linesOf(await text(store, `logs/${APP_ID}/1/stderr.log.gz`))).toEqual(Array.from({ length: 7 }, (_, i) => `${APP_ID} 1 line ${i}`));
       expect(await keys(store, `logs/${OTHER_APP}/`)).toHaveLength(1);
       expect((await keys(store, `logs/${OTHER_APP}/`))[0]).toMatch(/\/1\/stderr\/spark-logs-2-\d+-\d+\.log\.gz$/);
@@ -157,7 +157,7 @@ describe('log-archiver under sparkfn serve with a cluster', () => {
     apiserver.setPodPhase('spark-jobs', pod.metadata.name, 'Succeeded');
     await until(() => results.length >= 2, 'the MODIFIED Succeeded driver');
     expect(results[1]).toMatchObject({ kind: 'compaction', trigger: 'app-end', compacted: 2, deleted: 3 });
-    expect(await keys(temp.store, `logs/${APP_ID}/`)).toEqual([`logs/${APP_ID}/1/stderr.log.gz`, `logs/${APP_ID}/driver/stderr.log.gz`]);
+    expect(await keys(temp.store, `logs/${APP_ID}/`)).toEqual(withIndexes([`logs/${APP_ID}/1/stderr.log.gz`, `logs/${APP_ID}/driver/stderr.log.gz`]));
     expect(await keys(temp.store, `logs/${OTHER_APP}/`)).toHaveLength(1);
   });
 });

@@ -96,3 +96,8 @@ export async function text(store: ObjectStore, key: string): Promise<string> {
 export function linesOf(t: string): string[] {
   return t === '' ? [] : t.replace(/\n$/, '').split('\n');
 }
+
+/** `keys` with the index each compaction writes beside its compacted object (`<object>.idx.json`), sorted. */
+export function withIndexes(compactedOrOther: readonly string[]): string[] {
+  return compactedOrOther.flatMap((k) => (/^logs\/[^/]+\/[^/]+\/(stdout|stderr)\.log\.gz$/.test(k) ? [k, `${k}.idx.json`] : [k])).sort();
+}

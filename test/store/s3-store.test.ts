@@ -271,3 +271,33 @@ describe('S3ObjectStore failures', () => {
     }
   });
 });
+
+describe('S3ObjectStore on a server that ignores Range (OSS answers an invalid range with the whole object)', () => {
+  const text = 'abcdefghijklmnopqrstuvwxyz';
+  let server: import('node:http').Server;
+  let store: S3ObjectStore;
+  beforeAll(async () => {
+    const { createServer: createHttpServer } = await import('node:http');
+    server = createHttpServer((req, res) => {
+      // 200 and every byte, whatever the Range header says.
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(text.length), etag: '"x"', 'last-modified': new Date(0).toUTCString() });
+      res.end(req.method === 'HEAD' ? undefined : text);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    store = new S3ObjectStore({ bucket: 'range-ignored', endpoint: `http://127.0.0.1:${port}`, forcePathStyle: true, credentials: { accessKeyId: 'k', secretAccessKey: 's' }, maxAttempts: 1 });
+  });
+  afterAll(async () => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it.each([
+    [{ start: 2, end: 5 }, 'cdef'],
+    [{ start: 20 }, 'uvwxyz'],
+    [{ start: 23, end: 1000 }, 'xyz'],
+  ])('still hands back only the range %j', async (range, expected) => {
+    expect((await getBuffer(store, 'k', range)).toString()).toBe(expected);
+  });
+
+  it('rejects a range past the end with RangeNotSatisfiableError, as S3 does', async () => {
+    await expect(store.get('k', { start: 26 })).rejects.toMatchObject({ name: 'RangeNotSatisfiableError', size: 26 });
+  });
+});
