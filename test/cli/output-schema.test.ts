@@ -8,6 +8,7 @@ import { doctorReportSchema } from '../../app/cli/doctor-schema.js';
 import { costReportSchema } from '../../functions/job-cost/report-schema.js';
 import { janitorReportSchema } from '../../functions/janitor/report-schema.js';
 import { appListingSchema } from '../../functions/log-viewer/listing-schema.js';
+import { monitorViewSchema } from '../../functions/spark-monitor/view-schema.js';
 import { startTestApiserver, type TestApiserver } from '../support/apiserver/index.js';
 import { appObjects, HOUR } from '../janitor/cluster.js';
 
@@ -95,6 +96,16 @@ describe('-o json: each command prints one document that its schema (README.md, 
     expect(report.summary.dryRun).toBe(true);
     expect(report.summary.deleted).toBe(4);
     expect(report.audit.apps.map((a) => a.appId)).toEqual(['spark-out-1']);
+  });
+
+  it('monitor: the view of the cluster, with the finished app as leftovers', async () => {
+    for (const o of appObjects({ namespace: 'spark-mon', appId: 'spark-mon-1', driverPhase: 'Succeeded', finishedAt: Date.now() - 48 * HOUR, executors: 2, configmaps: 1 })) apiserver.put(o);
+    const { code, document } = await json(['monitor'], { SPARKFN_K8S_URL: apiserver.url, SPARKFN_K8S_TOKEN: apiserver.token });
+    expect(code).toBe(0);
+    const view = monitorViewSchema.parse(document);
+    expect(view.apps).toContainEqual({ namespace: 'spark-mon', state: 'succeeded', count: 1 });
+    expect(view.leftovers.filter((l) => l.age === 'gt_24h').reduce((n, l) => n + l.count, 0)).toBeGreaterThan(0);
+    expect(monitorViewSchema.safeParse({ ...view, apps: undefined }).success).toBe(false);
   });
 
   it('refuses an output format it does not have (exit 2), printing nothing', async () => {
