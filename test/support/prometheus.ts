@@ -255,3 +255,34 @@ async function startOnce(options: PrometheusOptions): Promise<PrometheusHarness>
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** What a promtool run printed and how it ended. */
+export interface PromtoolResult {
+  code: number;
+  output: string;
+}
+
+/** Runs `promtool <args>` (in `cwd`), resolving with its exit code and output whatever the code. */
+export function promtool(args: string[], cwd?: string): Promise<PromtoolResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(PROMTOOL_BIN, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code: code ?? -1, output }));
+  });
+}
+
+/** A PrometheusRule's `spec`: the `groups:` document Prometheus loads from `rule_files` and promtool checks. */
+export interface RuleGroups {
+  groups: { name: string; interval?: string; rules: { alert?: string; record?: string; expr: string; for?: string; labels?: Record<string, string>; annotations?: Record<string, string> }[] }[];
+}
+
+/** The plain rule file inside a `monitoring.coreos.com/v1` PrometheusRule manifest. */
+export function ruleGroupsOf(prometheusRule: { apiVersion?: string; kind?: string; spec?: unknown }): RuleGroups {
+  if (prometheusRule.apiVersion !== 'monitoring.coreos.com/v1' || prometheusRule.kind !== 'PrometheusRule') {
+    throw new Error(`not a monitoring.coreos.com/v1 PrometheusRule: ${prometheusRule.apiVersion}/${prometheusRule.kind}`);
+  }
+  return structuredClone(prometheusRule.spec) as RuleGroups;
+}
