@@ -22,7 +22,7 @@ const STOP_GRACE_MS = 10_000;
 const START_ATTEMPTS = 3;
 const OUTPUT_TAIL_CHARS = 16_384;
 
-/** One scrape job: Prometheus scrapes `url` (scheme, host, port and path) as `job`. */
+/** Prometheus scrapes `url` (scheme, host, port and path) as an instance of `job`; one job's targets share scheme and path. */
 export interface ScrapeTarget {
   job: string;
   url: string;
@@ -120,10 +120,7 @@ async function startOnce(options: PrometheusOptions): Promise<PrometheusHarness>
   const config = {
     global: { scrape_interval: `${interval}s`, scrape_timeout: `${interval}s`, evaluation_interval: `${interval}s` },
     rule_files: ruleFiles.map(([name]) => join(dir, name)),
-    scrape_configs: options.targets.map((t) => {
-      const url = new URL(t.url);
-      return { job_name: t.job, scheme: url.protocol.replace(':', ''), metrics_path: url.pathname, static_configs: [{ targets: [url.host] }] };
-    }),
+    scrape_configs: scrapeConfigs(options.targets),
   };
   const configFile = join(dir, 'prometheus.yml');
   await writeFile(configFile, stringify(config));
@@ -250,6 +247,20 @@ async function startOnce(options: PrometheusOptions): Promise<PrometheusHarness>
     output: () => output,
     stop,
   };
+}
+
+/** Targets of one job become the instances of one scrape config, as replicas behind a ServiceMonitor do. */
+function scrapeConfigs(targets: ScrapeTarget[]) {
+  const jobs = new Map<string, { job_name: string; scheme: string; metrics_path: string; static_configs: { targets: string[] }[] }>();
+  for (const t of targets) {
+    const url = new URL(t.url);
+    const scheme = url.protocol.replace(':', '');
+    const job = jobs.get(t.job) ?? { job_name: t.job, scheme, metrics_path: url.pathname, static_configs: [{ targets: [] }] };
+    if (job.scheme !== scheme || job.metrics_path !== url.pathname) throw new Error(`targets of job ${t.job} differ in scheme or path: ${t.url}`);
+    job.static_configs[0]!.targets.push(url.host);
+    jobs.set(t.job, job);
+  }
+  return [...jobs.values()];
 }
 
 function delay(ms: number): Promise<void> {
