@@ -83,6 +83,21 @@ const USES: Readonly<Record<string, readonly Use[]>> = {
     ['list', '', 'pods'],
     ['watch', '', 'pods'],
   ],
+  // serve's watches, or the timer's list snapshot, of what the monitor models (functions/spark-monitor/snapshot.ts).
+  'spark-monitor': [
+    ['list', '', 'pods'],
+    ['watch', '', 'pods'],
+    ['list', '', 'configmaps'],
+    ['watch', '', 'configmaps'],
+    ['list', '', 'services'],
+    ['watch', '', 'services'],
+    ['list', NETWORKING_GROUP, 'ingresses'],
+    ['watch', NETWORKING_GROUP, 'ingresses'],
+    ['list', '', 'resourcequotas'],
+    ['watch', '', 'resourcequotas'],
+    ['list', SPARK_GROUP, 'sparkapplications'],
+    ['watch', SPARK_GROUP, 'sparkapplications'],
+  ],
 };
 
 const key = (verb: string, group: string, resource: string, subresource?: string) => `${verb} ${group}/${resource}/${subresource ?? ''}`;
