@@ -70,6 +70,7 @@ const DEMOS: Record<string, (context: DemoContext) => Promise<void>> = {
   janitor: async ({ config, deps, out }) => (await import('../../functions/janitor/demo.js')).demo(config, deps, out),
   'spot-fallback': async ({ deps, out }) => (await import('../../functions/spot-fallback/demo.js')).demo(deps, out),
   'quota-retry': async ({ deps, out }) => (await import('../../functions/quota-retry/demo.js')).demo(deps, out),
+  'spark-monitor': async ({ deps, out }) => void (await (await import('../../functions/spark-monitor/demo.js')).demo(deps, out)),
 };
 
 /**

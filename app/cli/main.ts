@@ -171,6 +171,15 @@ export async function main(argv: string[], io: Io = defaultIo, functions: readon
     });
 
   program
+    .command('monitor')
+    .description("print spark-monitor's view of the configured cluster: apps by state, stuck apps, leftovers, spot mix, quota use")
+    .option('-o, --output <table|json>', 'output format', 'table')
+    .action(async (options: { output: string }) => {
+      const { monitorCommand } = await import('../../functions/spark-monitor/cli.js');
+      await monitorCommand(loadConfig(io.env), options, io.out);
+    });
+
+  program
     .command('doctor')
     .description('check the configuration and reach each configured part (store, Kafka, cluster, FC credentials); print what works and what to fix')
     .option('--deploy', 'FC credentials are needed (about to run deploy fc): fail when they are missing')

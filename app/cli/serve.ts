@@ -148,6 +148,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
   const kafkaPart = brokers ? readiness.component('kafka-consumer') : undefined;
   const kafkaStaleMs =
     KAFKA_STALE_PERIODS * Math.max(options.kafkaConsumer?.heartbeatInterval ?? KAFKA_HEARTBEAT_MS, options.kafkaConsumer?.maxWaitTimeInMs ?? DEFAULT_MAX_WAIT_TIME_MS);
+  const consumerLag = deps.metrics.gauge('log_archiver_consumer_lag', "Records between the in-process consumer's committed offset and the partition's high watermark, after its last commit.", ['topic', 'partition']);
   const consumer =
     brokers && kafkaPart
       ? await runKafkaConsumer({
@@ -162,6 +163,7 @@ export async function startServe(options: ServeOptions): Promise<RunningServe> {
             if (status.state === 'up') kafkaPart.beat(kafkaStaleMs, `no fetch or heartbeat for ${kafkaStaleMs / 1000} s`);
             else kafkaPart.down(status.reason, status.detail);
           },
+          onLag: ({ topic, partition, records }) => consumerLag.set({ topic, partition: String(partition) }, records),
           handler: async (batch) => {
             // Every Kafka function must succeed before the batch's offsets are committed.
             for (const fn of kafkaFunctions) await fn.run(batch, { ...deps, signal: stopping.signal });

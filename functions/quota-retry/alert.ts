@@ -1,7 +1,8 @@
+import { postAlertBody } from '../../shared/alerts/send-alert.js';
 import type { DeadLetter } from './dead-letter.js';
 
-/** An alert receiver that has not answered by then is given up on; the dead letter is already written. */
-export const ALERT_TIMEOUT_MS = 5_000;
+/** An alert receiver that has not answered by then is given up on (shared/alerts/send-alert.ts); the dead letter is already written. */
+export { ALERT_TIMEOUT_MS } from '../../shared/alerts/send-alert.js';
 
 /**
  * One JSON body both receivers take: DingTalk's custom robot reads `msgtype` + `markdown`
@@ -26,17 +27,5 @@ export function alertBody(letter: DeadLetter, deadLetterKey: string): Record<str
 
 /** Posts the alert; resolves false (never throws) when the receiver fails or times out. */
 export async function sendAlert(url: string, letter: DeadLetter, deadLetterKey: string, signal?: AbortSignal): Promise<boolean> {
-  const timeout = AbortSignal.timeout(ALERT_TIMEOUT_MS);
-  try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json; charset=utf-8' },
-      body: JSON.stringify(alertBody(letter, deadLetterKey)),
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    });
-    await res.arrayBuffer();
-    return res.ok;
-  } catch {
-    return false;
-  }
+  return postAlertBody(url, alertBody(letter, deadLetterKey), signal);
 }

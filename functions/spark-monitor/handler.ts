@@ -54,7 +54,7 @@ export class MonitorState {
   private version = 0;
   private cached: { at: number; version: number; view: MonitorView } | undefined;
   private readonly seenEvents = new Set<string>();
-  private readonly watchedSignals = new WeakSet<AbortSignal>();
+  private leadership: AbortSignal | undefined;
 
   constructor(
     metrics: Metrics,
@@ -67,6 +67,7 @@ export class MonitorState {
 
   /** The view for a scrape: undefined until the model has been fed (nothing is known yet). */
   currentView(): MonitorView | undefined {
+    this.forgetIfLeadershipEnded();
     if (!this.watchFed && this.lastSnapshotAt === undefined) return undefined;
     const now = this.now();
     if (this.cached && this.cached.version === this.version && now - this.cached.at < VIEW_REUSE_MS) return this.cached.view;
@@ -79,20 +80,25 @@ export class MonitorState {
     this.version++;
   }
 
-  /** Serve's watches run under leadership: when this replica's lease ends, what it watched is no longer kept up, so it is forgotten. */
+  /**
+   * Serve's watches run under leadership: when this replica's lease ends (the signal serve hands
+   * the watched changes aborts), what it watched is no longer kept up, so it is forgotten. Checked
+   * when the model is read rather than by a listener: serve's signal already carries one per watch.
+   */
   followLeadership(signal: AbortSignal | undefined): void {
-    if (!signal || this.watchedSignals.has(signal)) return;
-    this.watchedSignals.add(signal);
-    signal.addEventListener(
-      'abort',
-      () => {
-        this.model.replaceAll([], this.now());
-        this.watchFed = false;
-        this.lastSnapshotAt = undefined;
-        this.changed();
-      },
-      { once: true },
-    );
+    if (signal === this.leadership) return;
+    this.forgetIfLeadershipEnded();
+    if (signal) this.leadership = signal;
+  }
+
+  /** Forgets the watched model once the leadership that fed it has ended. */
+  forgetIfLeadershipEnded(): void {
+    if (!this.leadership?.aborted) return;
+    this.leadership = undefined;
+    this.model.replaceAll([], this.now());
+    this.watchFed = false;
+    this.lastSnapshotAt = undefined;
+    this.changed();
   }
 
   /** True the first time an event (uid and count) is seen. */
@@ -167,6 +173,7 @@ async function evaluate(source: string, deps: MonitorDeps, state: MonitorState):
   const now = deps.clock.now();
   let mode: MonitorSummary['mode'] = 'watch';
   let applied = 0;
+  state.forgetIfLeadershipEnded();
   if (!(source === 'sparkfn-serve' && state.watchFed)) {
     const kubeConfig = deps.kubeConfig ?? (await (environmentCluster ??= kubeConfigFromConfig(loadConfig())));
     if (kubeConfig) {

@@ -101,34 +101,44 @@ function newest(pods: PodRecord[]): PodRecord | undefined {
 }
 
 function group(model: SparkModel): AppGroup[] {
-  const apps = new Map<string, AppGroup>();
+  // Nested maps (namespace, then app id): no key string per object, which a view of 20,000 pods would allocate.
+  const apps = new Map<string, Map<string, AppGroup>>();
   const get = (namespace: string, appId: string): AppGroup => {
-    const key = `${namespace}/${appId}`;
-    let app = apps.get(key);
+    let inNamespace = apps.get(namespace);
+    if (!inNamespace) apps.set(namespace, (inNamespace = new Map()));
+    let app = inNamespace.get(appId);
     if (!app) {
       app = { namespace, appId, drivers: [], executors: [], others: { configmaps: [], services: [], ingresses: [] }, sparkApps: [] };
-      apps.set(key, app);
+      inNamespace.set(appId, app);
     }
     return app;
   };
-  for (const pod of model.pods.values()) (pod.role === 'driver' ? get(pod.namespace, pod.appId).drivers : get(pod.namespace, pod.appId).executors).push(pod);
+  for (const pod of model.pods.values()) {
+    const app = get(pod.namespace, pod.appId);
+    (pod.role === 'driver' ? app.drivers : app.executors).push(pod);
+  }
   for (const other of model.others.values()) get(other.namespace, other.appId).others[other.kind].push(other.createdMs);
   for (const sparkApp of model.sparkApps.values()) {
     // Not submitted yet: no app id, so it is an app of its own, keyed by its name.
     get(sparkApp.namespace, sparkApp.appId || `sparkapplication:${sparkApp.name}`).sparkApps.push(sparkApp);
   }
-  return [...apps.values()];
+  const out: AppGroup[] = [];
+  for (const inNamespace of apps.values()) for (const app of inNamespace.values()) out.push(app);
+  return out;
 }
 
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
-/** The few fields janitor's judgeApp reads, rebuilt from the compact records. */
+/**
+ * The few fields janitor's judgeApp reads to find a finished app, rebuilt from the compact
+ * records. Executors, ConfigMaps, Services and Ingresses only matter to it for apps without a
+ * driver or SparkApplication (orphans, which are not "finished"), so they are left out.
+ */
 function asAppObjects(app: AppGroup): AppObjects {
   const annotations = (keep: string | undefined, ttl: string | undefined) => ({
     ...(keep !== undefined ? { 'sparkfn.io/keep': keep } : {}),
     ...(ttl !== undefined ? { 'sparkfn.io/ttl': ttl } : {}),
   });
-  const created = (ms: number): KubeItem => ({ metadata: { name: '', namespace: app.namespace, creationTimestamp: iso(ms)! } });
   return {
     namespace: app.namespace,
     appId: app.appId,
@@ -136,10 +146,10 @@ function asAppObjects(app: AppGroup): AppObjects {
       metadata: { name: d.name, namespace: d.namespace, creationTimestamp: iso(d.createdMs)!, annotations: annotations(d.keep, d.ttl) },
       status: { phase: d.phase, ...(d.endMs !== undefined ? { conditions: [{ lastTransitionTime: iso(d.endMs) }] } : {}) },
     })),
-    executors: app.executors.map((e) => created(e.createdMs)),
-    configmaps: app.others.configmaps.map(created),
-    services: app.others.services.map(created),
-    ingresses: app.others.ingresses.map(created),
+    executors: [],
+    configmaps: [],
+    services: [],
+    ingresses: [],
     sparkApps: app.sparkApps.map((s) => ({
       metadata: { name: s.name, namespace: s.namespace, creationTimestamp: iso(s.createdMs)!, annotations: annotations(s.keep, s.ttl) },
       status: { applicationState: { state: s.state }, ...(s.terminationMs !== undefined ? { terminationTime: iso(s.terminationMs) } : {}) },
@@ -159,6 +169,23 @@ class Tally<K extends string> {
   readonly counts = new Map<K, number>();
   add(key: K, by = 1): void {
     this.counts.set(key, (this.counts.get(key) ?? 0) + by);
+  }
+}
+
+/** Pods by namespace, role and phase, in nested maps (one count per pod without a key string). */
+class PodTally {
+  private readonly counts = new Map<string, Map<string, Map<string, number>>>();
+  add(pod: PodRecord): void {
+    let byRole = this.counts.get(pod.namespace);
+    if (!byRole) this.counts.set(pod.namespace, (byRole = new Map()));
+    let byPhase = byRole.get(pod.role);
+    if (!byPhase) byRole.set(pod.role, (byPhase = new Map()));
+    byPhase.set(pod.phase, (byPhase.get(pod.phase) ?? 0) + 1);
+  }
+  rows(): MonitorView['pods'] {
+    const out: MonitorView['pods'] = [];
+    for (const [namespace, byRole] of this.counts) for (const [role, byPhase] of byRole) for (const [phase, count] of byPhase) out.push({ namespace, role: role as 'driver' | 'executor', phase, count });
+    return out;
   }
 }
 
@@ -203,7 +230,7 @@ export function computeView(model: SparkModel, signals: Pick<StoreSignals, 'park
   const startedToday = new Tally<string>();
   const cpu = new Tally<string>();
   const memory = new Tally<string>();
-  const pods = new Tally<string>();
+  const podCounts = new PodTally();
   const executors = new Tally<string>();
   const leftovers = new Tally<string>();
   const running: { ref: AppRef; memoryBytes: number; runtimeMs: number }[] = [];
@@ -212,9 +239,10 @@ export function computeView(model: SparkModel, signals: Pick<StoreSignals, 'park
   const today = startOfDay(now);
 
   for (const app of apps) {
-    for (const pod of [...app.drivers, ...app.executors]) {
-      pods.add(`${pod.namespace}\u0000${pod.role}\u0000${pod.phase}`);
-      if (pod.role === 'executor' && pod.phase === 'Running') executors.add(`${pod.zone}\u0000${pod.instanceType}\u0000${pod.capacity}`);
+    for (const pod of app.drivers) podCounts.add(pod);
+    for (const pod of app.executors) {
+      podCounts.add(pod);
+      if (pod.phase === 'Running') executors.add(`${pod.zone}\u0000${pod.instanceType}\u0000${pod.capacity}`);
     }
     const hasOwner = app.drivers.length > 0 || app.sparkApps.length > 0;
     const driver = newest(app.drivers);
@@ -224,9 +252,16 @@ export function computeView(model: SparkModel, signals: Pick<StoreSignals, 'park
       states.add(`${app.namespace}\u0000${state}`);
       if (driver?.startMs !== undefined && driver.startMs >= today) startedToday.add(app.namespace);
       if (state === 'running') {
-        const live = [...app.drivers, ...app.executors].filter(isLive);
-        const appMemory = live.reduce((sum, p) => sum + p.memoryBytes, 0);
-        cpu.add(app.namespace, live.reduce((sum, p) => sum + p.cpuCores, 0));
+        let appMemory = 0;
+        let appCpu = 0;
+        for (const pods of [app.drivers, app.executors]) {
+          for (const p of pods) {
+            if (!isLive(p)) continue;
+            appMemory += p.memoryBytes;
+            appCpu += p.cpuCores;
+          }
+        }
+        cpu.add(app.namespace, appCpu);
         memory.add(app.namespace, appMemory);
         const startedAt = driver?.startMs ?? driver?.createdMs ?? app.sparkApps[0]?.createdMs ?? now;
         running.push({ ref: { namespace: app.namespace, appId: app.appId, appName }, memoryBytes: appMemory, runtimeMs: Math.max(0, now - startedAt) });
@@ -234,7 +269,9 @@ export function computeView(model: SparkModel, signals: Pick<StoreSignals, 'park
         if (isStuck) stuck.push(isStuck);
       }
     }
-    const verdict = judgeApp(asAppObjects(app), settings.janitor);
+    // Only an app with an owner whose drivers all ended can be finished: judge just those (the costly part of a view).
+    const mayBeFinished = hasOwner && app.drivers.every((d) => d.phase === 'Succeeded' || d.phase === 'Failed');
+    const verdict = mayBeFinished ? judgeApp(asAppObjects(app), settings.janitor) : undefined;
     const counts: Record<CleanKind, number> = {
       'executor-pods': app.executors.length,
       configmaps: app.others.configmaps.length,
@@ -243,7 +280,7 @@ export function computeView(model: SparkModel, signals: Pick<StoreSignals, 'park
       'driver-pod': app.drivers.length,
     };
     objectsOf.set(`${app.namespace}/${app.appId}`, counts);
-    if (verdict.state === 'finished') {
+    if (verdict?.state === 'finished') {
       const age = ageBucket(Math.max(0, now - verdict.finishedAt));
       for (const [kind, count] of Object.entries(counts)) if (count > 0) leftovers.add(`${kind}\u0000${age}`, count);
     }
@@ -292,9 +329,7 @@ export function computeView(model: SparkModel, signals: Pick<StoreSignals, 'park
     appsStartedToday: [...startedToday.counts].map(([namespace, count]) => ({ namespace, count })).sort((a, b) => byText(a.namespace, b.namespace)),
     requested: [...namespaces].sort(byText).map((namespace) => ({ namespace, cpuCores: round(cpu.counts.get(namespace) ?? 0), memoryBytes: memory.counts.get(namespace) ?? 0 })),
     quotas: quotas.sort((a, b) => byText(a.namespace, b.namespace) || byText(a.quota, b.quota) || byText(a.resource, b.resource)),
-    pods: [...pods.counts]
-      .map(([k, count]) => ({ namespace: split(k)[0]!, role: split(k)[1] as 'driver' | 'executor', phase: split(k)[2]!, count }))
-      .sort((a, b) => byText(a.namespace, b.namespace) || byText(a.role, b.role) || byText(a.phase, b.phase)),
+    pods: podCounts.rows().sort((a, b) => byText(a.namespace, b.namespace) || byText(a.role, b.role) || byText(a.phase, b.phase)),
     executors: [...executors.counts]
       .map(([k, count]) => ({ zone: split(k)[0]!, instanceType: split(k)[1]!, capacity: split(k)[2] as Capacity, count }))
       .sort((a, b) => byText(a.zone, b.zone) || byText(a.instanceType, b.instanceType) || byText(a.capacity, b.capacity)),

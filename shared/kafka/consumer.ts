@@ -56,6 +56,8 @@ export interface KafkaConsumerOptions {
    * (the signs of a live broker); `down` on a crash, a disconnect or a stop.
    */
   onStatus?: (status: ConsumerStatus) => void;
+  /** Told after each commit how far the partition's committed offset is behind its high watermark (records). */
+  onLag?: (lag: { topic: string; partition: number; records: number }) => void;
 }
 
 /** What `onStatus` hears. `detail` may name brokers: for logs, not for public answers. */
@@ -154,7 +156,7 @@ export async function runKafkaConsumer(options: KafkaConsumerOptions): Promise<K
       autoCommit: false,
       eachBatchAutoResolve: false,
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 1,
-      eachBatch: (payload) => handleBatch(payload, { handler, logger, heartbeatIntervalMs }),
+      eachBatch: (payload) => handleBatch(payload, { handler, logger, heartbeatIntervalMs, ...(options.onLag ? { onLag: options.onLag } : {}) }),
     });
   } catch (err) {
     await consumer.disconnect().catch(() => {});
@@ -180,11 +182,12 @@ interface BatchContext {
   handler: KafkaConsumerOptions['handler'];
   logger: Logger;
   heartbeatIntervalMs: number;
+  onLag?: KafkaConsumerOptions['onLag'];
 }
 
 async function handleBatch(
   { batch, resolveOffset, commitOffsetsIfNecessary, uncommittedOffsets, heartbeat, isRunning, isStale }: EachBatchPayload,
-  { handler, logger, heartbeatIntervalMs }: BatchContext,
+  { handler, logger, heartbeatIntervalMs, onLag }: BatchContext,
 ): Promise<void> {
   const last = batch.messages.at(-1);
   // Stopping, or the partition was sought elsewhere: leave the records for the next owner.
@@ -212,6 +215,8 @@ async function handleBatch(
   // kafkajs turns the last record's offset into the batch's end (past trailing control records).
   resolveOffset(last.offset);
   await commitOffsetsIfNecessary(uncommittedOffsets());
+  // The committed offset is the next one to read: what is left is the high watermark minus it.
+  onLag?.({ topic, partition, records: Math.max(0, Number(batch.highWatermark) - (Number(last.offset) + 1)) });
   logger.info({ ...summary, ms: Math.round(performance.now() - started) }, 'kafka batch committed');
 }
 

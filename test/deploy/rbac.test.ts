@@ -138,7 +138,7 @@ describe('deploy/rbac.yaml: the ClusterRole against the functions’ calls', () 
       await serve.close();
     }
     const watched = new Set(saCalls().filter((c) => c.verb === 'watch').map((c) => callKey(c)));
-    expect([...watched].sort()).toEqual(['watch leases.coordination.k8s.io', 'watch pods', 'watch resourcequotas', 'watch sparkapplications.sparkoperator.k8s.io']);
+    expect([...watched].sort()).toEqual(['watch configmaps', 'watch ingresses.networking.k8s.io', 'watch leases.coordination.k8s.io', 'watch pods', 'watch resourcequotas', 'watch services', 'watch sparkapplications.sparkoperator.k8s.io']);
   });
 
   it('spot-fallback reads, recycles, relabels and evicts executors from the ECI event samples', async () => {

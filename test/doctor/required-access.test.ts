@@ -12,9 +12,9 @@ describe('REQUIRED_ACCESS', () => {
   it.each([
     ['create', 'pods/eviction', ['spot-fallback']],
     ['deletecollection', 'ingresses.networking.k8s.io', ['janitor']],
-    ['watch', 'pods', ['spot-fallback', 'job-cost', 'log-archiver']],
+    ['watch', 'pods', ['spot-fallback', 'job-cost', 'log-archiver', 'spark-monitor']],
     ['patch', 'sparkapplications.sparkoperator.k8s.io', ['quota-retry']],
-    ['list', 'resourcequotas', ['quota-retry']],
+    ['list', 'resourcequotas', ['quota-retry', 'spark-monitor']],
   ])('needs %s %s for %j', (verb, resource, usedBy) => {
     const found = REQUIRED_ACCESS.find((a) => a.verb === verb && accessResourceName(a) === resource);
     expect(found?.usedBy).toEqual(usedBy);
