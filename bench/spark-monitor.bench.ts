@@ -158,6 +158,13 @@ try {
   checks.push(`relist rebuilds a fresh serve's numbers: true`, `relisted (pod list calls after the drop ≥ 1): ${lists >= 1}`);
   console.log(checks.join('; '));
   if (checks.some((c) => c.endsWith('false'))) process.exitCode = 1;
+} catch (err) {
+  // A child that died says why in its last log lines.
+  for (const child of children) {
+    const ended = await Promise.race([child.exited, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 0))]);
+    if (ended) console.error(`serve ${child.pid} exited (${ended.code ?? ended.signal}):\n${child.output().slice(-4000)}`);
+  }
+  throw err;
 } finally {
   for (const child of children) await child.stop();
   await empty.stop();
