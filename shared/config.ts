@@ -93,15 +93,14 @@ export const DEFAULT_QUOTA_MAX_ATTEMPTS = 8;
 export const DEFAULT_QUOTA_DEADLINE_SECONDS = 6 * 60 * 60;
 /** 30 s: freed quota is used within a driver's start-up time; under serve, ResourceQuota changes drain sooner. */
 export const DEFAULT_QUOTA_DRAIN_EVERY_SECONDS = 30;
-/** Ten apps per ranking: a dashboard table's worth, and 20 series for both rankings together. */
+/** spark-monitor: top 10 apps per ranking (a dashboard table's worth). */
 export const DEFAULT_MONITOR_TOP_N = 10;
-/** A driver with no running executor for 10 minutes while executors fail or wait is not starting slowly: Spark's own executor allocation retries every second. */
+/** Stuck after 10 min without a running executor: Spark retries executor allocation every second. */
 export const DEFAULT_MONITOR_STUCK_AFTER = '10m';
-/** A submission parked by quota-retry for 30 minutes is worth a person's look (the queue itself waits up to SPARKFN_QUOTA_DEADLINE_SECONDS). */
+/** Parked 30 min by quota-retry: worth a person's look. */
 export const DEFAULT_MONITOR_QUOTA_BLOCKED_AFTER = '30m';
-/** Objects of finished apps older than 24 h, per kind, above which janitor is not keeping up (or not running). */
+/** Objects of one kind of apps finished > 24 h ago: janitor is not keeping up. */
 export const DEFAULT_MONITOR_LEFTOVERS_ALERT = 50;
-/** The timer's period: one list snapshot (FC / Lambda) or one evaluation of the watched model (serve) a minute. */
 export const DEFAULT_MONITOR_EVERY_SECONDS = 60;
 
 // Only true and false (any case): a 1, yes or on that one reader takes as true another takes as
@@ -298,9 +297,9 @@ const schema = z.object({
   SPARKFN_MONITOR_QUOTA_BLOCKED_AFTER: duration('SPARKFN_MONITOR_QUOTA_BLOCKED_AFTER').default(DEFAULT_MONITOR_QUOTA_BLOCKED_AFTER),
   SPARKFN_MONITOR_LEFTOVERS_ALERT: wholeNumber('SPARKFN_MONITOR_LEFTOVERS_ALERT', 1, 'objects').default(DEFAULT_MONITOR_LEFTOVERS_ALERT),
   SPARKFN_MONITOR_EVERY_SECONDS: wholeNumber('SPARKFN_MONITOR_EVERY_SECONDS', 5, 'seconds').default(DEFAULT_MONITOR_EVERY_SECONDS),
-  SPARKFN_MONITOR_ALERT_URL: z.url({ message: 'SPARKFN_MONITOR_ALERT_URL must be a URL, e.g. https://oapi.dingtalk.com/robot/send?access_token=… (unset: SPARKFN_QUOTA_ALERT_URL is used)' }).optional(),
+  SPARKFN_MONITOR_ALERT_URL: z.url({ message: 'SPARKFN_MONITOR_ALERT_URL must be a URL' }).optional(),
   SPARKFN_ALERT_FORMAT: z.enum(['combined', 'dingtalk', 'slack', 'webhook'], { message: 'SPARKFN_ALERT_FORMAT must be combined, dingtalk, slack or webhook' }).default('combined'),
-  SPARKFN_LOG_VIEWER_URL: z.url({ message: 'SPARKFN_LOG_VIEWER_URL must be the log viewer\'s base URL, e.g. https://sparkfn.example.com (alerts link to <base>/logs/<appId>)' }).optional(),
+  SPARKFN_LOG_VIEWER_URL: z.url({ message: 'SPARKFN_LOG_VIEWER_URL must be a URL, e.g. https://sparkfn.example.com' }).optional(),
 
   // Alibaba Cloud's standard credential variables (the same names its CLI and SDKs read), for `sparkfn deploy fc`.
   ALIBABA_CLOUD_ACCESS_KEY_ID: z.string().optional(),

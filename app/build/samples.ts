@@ -39,6 +39,11 @@ export const SAMPLES: Readonly<Record<string, Readonly<Record<Target, Sample>>>>
     lambda: { event: 'lambda/schedule.json' },
     fc: { event: 'fc/timer.json' },
   },
+  // The sample cluster state as watched changes: builds the model, needs no cluster.
+  'spark-monitor': {
+    lambda: { event: 'spark-monitor/cluster-state.json' },
+    fc: { event: 'spark-monitor/cluster-state.json' },
+  },
   janitor: {
     lambda: { event: 'lambda/schedule.json', env: NO_CLUSTER, note: 'dry run, apiserver unreachable' },
     fc: { event: 'janitor/timer-dry-run.json', env: NO_CLUSTER, note: 'dry run, apiserver unreachable' },

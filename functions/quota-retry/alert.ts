@@ -1,8 +1,5 @@
-import { postAlertBody } from '../../shared/alerts/send-alert.js';
+import { postAlertBody } from '../../shared/alerts/post-alert.js';
 import type { DeadLetter } from './dead-letter.js';
-
-/** An alert receiver that has not answered by then is given up on (shared/alerts/send-alert.ts); the dead letter is already written. */
-export { ALERT_TIMEOUT_MS } from '../../shared/alerts/send-alert.js';
 
 /**
  * One JSON body both receivers take: DingTalk's custom robot reads `msgtype` + `markdown`

@@ -51,7 +51,7 @@ describe('npm run build', () => {
   });
 
   it('finds every function folder with a Lambda entry point', () => {
-    expect(discoverFunctions()).toEqual(['janitor', 'job-cost', 'log-archiver', 'log-viewer', 'quota-retry', 'spot-fallback']);
+    expect(discoverFunctions()).toEqual(['janitor', 'job-cost', 'log-archiver', 'log-viewer', 'quota-retry', 'spark-monitor', 'spot-fallback']);
     expect(Object.keys(SAMPLES).sort()).toEqual(discoverFunctions());
   });
 

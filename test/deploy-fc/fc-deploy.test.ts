@@ -10,9 +10,9 @@ import { zipFolder } from '../../app/deploy/zip-folder.js';
 import { startFcApi, type FcApiStandIn } from '../support/fc-api.js';
 
 const root = join(import.meta.dirname, '..', '..');
-const FUNCTIONS = ['log-archiver', 'log-viewer', 'job-cost', 'spot-fallback', 'janitor', 'quota-retry'];
-/** serverless.yml's triggers: log-archiver timer+kafka, log-viewer http, job-cost http+eventbridge, spot-fallback http+eventbridge, janitor timer, quota-retry timer+http+eventbridge. */
-const TRIGGER_COUNT = 11;
+const FUNCTIONS = ['log-archiver', 'log-viewer', 'job-cost', 'spot-fallback', 'janitor', 'quota-retry', 'spark-monitor'];
+/** serverless.yml's triggers: log-archiver timer+kafka, log-viewer http, job-cost http+eventbridge, spot-fallback http+eventbridge, janitor timer, quota-retry timer+http+eventbridge, spark-monitor timer. */
+const TRIGGER_COUNT = 12;
 const SERVICE = 'spark-k8s-functions';
 const KAFKA_INSTANCE = 'alikafka_pre-cn-test0001';
 
