@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contractExposition, METRIC_CONTRACT, PROMETHEUS_SERIES } from '../fixtures/spark-monitor/metric-contract.js';
+import { contractExposition, METRIC_CONTRACT, metricNames, PROMETHEUS_SERIES } from '../fixtures/spark-monitor/metric-contract.js';
 import { promtool, startPrometheus, type PrometheusHarness, type Sample } from '../support/prometheus.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -55,15 +55,6 @@ function substitute(expr: string): string {
     if (!(name in VARIABLES)) throw new Error(`unknown dashboard variable ${name} in ${expr}`);
     return VARIABLES[name]!;
   });
-}
-
-/** Metric names an expression refers to: identifiers before a selector or range, and every sparkfn_ name. */
-function metricNames(promql: string): Set<string> {
-  const outsideStrings = promql.replace(/"(?:[^"\\]|\\.)*"/g, '""');
-  const names = new Set<string>();
-  for (const m of outsideStrings.matchAll(/\b(sparkfn_[a-z0-9_]+)\b/g)) names.add(m[1]!);
-  for (const m of outsideStrings.matchAll(/([a-zA-Z_:][a-zA-Z0-9_:]*)\s*\{/g)) names.add(m[1]!);
-  return names;
 }
 
 /** `sparkfn_<name>` for every metric the code registers through shared/metrics.ts. */

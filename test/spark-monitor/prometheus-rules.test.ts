@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { METRIC_CONTRACT, metricNames, PROMETHEUS_SERIES } from '../fixtures/spark-monitor/metric-contract.js';
 import { promtool, ruleGroupsOf, type RuleGroups } from '../support/prometheus.js';
 
 const MONITORING_DIR = fileURLToPath(new URL('../../deploy/monitoring/', import.meta.url));
@@ -107,6 +108,13 @@ describe('deploy/monitoring: the PrometheusRule', () => {
     expect(byName.get('SparkLogArchiverConsumerLag')!.expr).toContain('sparkfn_log_archiver_consumer_lag');
     expect(byName.get('SparkfnComponentDown')!.expr).toContain('sparkfn_component_up');
     expect(byName.get('SparkfnTargetDown')!.expr).toMatch(/^up\{/);
+  });
+
+  it('refers only to metrics of the contract (spark-monitor’s and those other functions export)', () => {
+    const known = new Set<string>([...METRIC_CONTRACT.map((m) => m.name), ...PROMETHEUS_SERIES]);
+    const used = alerts.flatMap((a) => [...metricNames(a.expr)].map((name) => [a.alert, name] as const));
+    expect(used.filter(([, name]) => !known.has(name))).toEqual([]);
+    for (const alert of alerts) expect(metricNames(alert.expr).size, alert.alert).toBeGreaterThan(0);
   });
 
   it('promtool check rules accepts the extracted rule file', async () => {
