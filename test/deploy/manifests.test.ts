@@ -52,10 +52,17 @@ interface Manifest {
   [key: string]: unknown;
 }
 
+/**
+ * Optional kustomizations of their own, applied separately, with custom resources kubernetes-models
+ * has no model for: monitoring/ (Prometheus Operator) is checked by test/spark-monitor/prometheus-rules.test.ts.
+ */
+const SEPARATE_KUSTOMIZATIONS = ['monitoring'];
+
 function yamlFiles(dir: string): string[] {
   return readdirSync(dir)
     .flatMap((name) => {
       const path = join(dir, name);
+      if (dir === DEPLOY_DIR && SEPARATE_KUSTOMIZATIONS.includes(name)) return [];
       if (statSync(path).isDirectory()) return yamlFiles(path);
       return /\.ya?ml$/.test(name) ? [path] : [];
     })
