@@ -259,11 +259,13 @@ describe('without sparkfn serve: kube-eventer and the event log through the Lamb
 
     async function compactedLines(): Promise<string[]> {
       const lines: string[] = [];
-      for (const key of await appKeys()) lines.push(...gunzipSync(await getBuffer(store, key)).toString('utf8').split('\n').filter(Boolean));
+      for (const key of (await appKeys()).filter((k) => k.endsWith('.log.gz'))) lines.push(...gunzipSync(await getBuffer(store, key)).toString('utf8').split('\n').filter(Boolean));
       return lines.sort();
     }
 
-    const compacted = [`logs/${PI_APP_ID}/1/stderr.log.gz`, `logs/${PI_APP_ID}/driver/stderr.log.gz`];
+    const logs = [`logs/${PI_APP_ID}/1/stderr.log.gz`, `logs/${PI_APP_ID}/driver/stderr.log.gz`];
+    // Each compacted log and the member index compaction writes beside it.
+    const compacted = [...logs, ...logs.map((k) => `${k}.idx.json`)].sort();
 
     it.each([
       ['kube-eventer webhook → Lambda function URL', () => archiverLambda(lambdaUrl(loadEventBytes('job-cost/spark-pi-python/completed-kube-eventer-webhook')), lambdaContext)],
