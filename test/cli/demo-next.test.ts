@@ -2,9 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../app/cli/main.js';
+import { runSparkfn } from '../support/run-cli.js';
 import { costReportSchema } from '../../functions/job-cost/report-schema.js';
 
 const SAMPLES = new URL('../../events/', import.meta.url).pathname;
@@ -22,16 +21,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function sparkfn(args: string[], env: NodeJS.ProcessEnv = {}) {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'sparkfn', ...args], {
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
-    env: { SPARKFN_STORE: `file://${dir}/store`, SPARKFN_LOG_LEVEL: 'silent', KUBECONFIG: '', HOME: dir, ...env },
-    stdin: Readable.from([]),
-  });
-  return { code, out, err };
+function sparkfn(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return runSparkfn(dir, args, env);
 }
 
 async function demoRecord() {

@@ -1,9 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../app/cli/main.js';
+import { runSparkfn } from '../support/run-cli.js';
 import { doctorReportSchema } from '../../app/cli/doctor-schema.js';
 import { costReportSchema } from '../../functions/job-cost/report-schema.js';
 import { janitorReportSchema } from '../../functions/janitor/report-schema.js';
@@ -29,16 +28,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function sparkfn(args: string[], env: NodeJS.ProcessEnv = {}) {
-  let out = '';
-  let err = '';
-  const code = await main(['node', 'sparkfn', ...args], {
-    out: (t) => void (out += t),
-    err: (t) => void (err += t),
-    env: { SPARKFN_STORE: `file://${dir}/store`, SPARKFN_LOG_LEVEL: 'silent', KUBECONFIG: '', HOME: dir, ...env },
-    stdin: Readable.from([]),
-  });
-  return { code, out, err };
+function sparkfn(args: string[], env: NodeJS.ProcessEnv = {}) {
+  return runSparkfn(dir, args, env);
 }
 
 /** Runs a command with -o json and parses its whole standard output as one document. */
