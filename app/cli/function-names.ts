@@ -3,4 +3,4 @@
  * them, so that `sparkfn --help` does not compile and load every function (a test keeps the
  * two lists equal).
  */
-export const FUNCTION_NAMES: readonly string[] = ['log-archiver', 'log-viewer', 'job-cost', 'spot-fallback', 'janitor', 'quota-retry'];
+export const FUNCTION_NAMES: readonly string[] = ['log-archiver', 'log-viewer', 'job-cost', 'spot-fallback', 'janitor', 'quota-retry', 'spark-monitor'];

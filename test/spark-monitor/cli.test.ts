@@ -72,7 +72,7 @@ describe('sparkfn monitor', () => {
     expect((JSON.parse(ok.out()) as MonitorView).apps.reduce((s, a) => s + a.count, 0)).toBe(200);
     const bad = io(env);
     expect(await main(['node', 'sparkfn', 'monitor', '-o', 'yaml'], bad.io)).toBe(2);
-    expect(bad.err()).toContain('-o must be table or json');
+    expect(bad.err()).toContain('-o takes table or json');
     const none = io({ SPARKFN_STORE: `file://${dir}`, KUBECONFIG: join(dir, 'missing-kubeconfig') });
     expect(await main(['node', 'sparkfn', 'monitor'], none.io)).toBe(2);
     expect(none.err()).toContain('KUBECONFIG names');
