@@ -4,7 +4,7 @@ import { loadConfig, type Config } from '../../shared/config.js';
 import { ConfigError, SparkfnError, errorMessage } from '../../shared/errors.js';
 import { kubeConfigFromConfig } from '../../shared/k8s/client.js';
 import { requestJson } from '../../shared/k8s/raw-request.js';
-import { accessResourceName, REQUIRED_ACCESS, type RequiredAccess } from '../../shared/k8s/required-access.js';
+import { accessResourceName, LEADER_ELECTION_ROLE, LEASE_ACCESS, REQUIRED_ACCESS, type RequiredAccess } from '../../shared/k8s/required-access.js';
 import { createKafka } from '../../shared/kafka/client.js';
 import { silentLogger } from '../../shared/logger.js';
 import type { ObjectStore } from '../../shared/store/object-store.js';
@@ -259,17 +259,37 @@ async function checkKubernetes(config: Config, options: DoctorOptions, timeoutMs
   const rows: DoctorRow[] = [identity, await checkLeader(config, kubeConfig, timeoutMs, Date.now())];
   const api = kubeConfig.makeApiClient(AuthorizationV1Api);
   const scope = options.namespace ? `in namespace ${options.namespace}` : 'cluster-wide';
-  const answers = await Promise.all(
-    REQUIRED_ACCESS.map(async (access) => {
+  const [clusterAnswers, leaseRows] = await Promise.all([
+    askAll(api, REQUIRED_ACCESS, options.namespace, timeoutMs),
+    checkLeaseAccess(config, kubeConfig, api, timeoutMs),
+  ]);
+  rows.push(...canIRows(clusterAnswers, scope, 'grant it in the ClusterRole (deploy/)'), ...leaseRows);
+  return rows;
+}
+
+interface CanIAnswer {
+  access: RequiredAccess;
+  allowed: boolean;
+  /** Set when the review itself failed (not a denial). */
+  error?: string;
+}
+
+async function askAll(api: AuthorizationV1Api, accesses: readonly RequiredAccess[], namespace: string | undefined, timeoutMs: number): Promise<CanIAnswer[]> {
+  return Promise.all(
+    accesses.map(async (access): Promise<CanIAnswer> => {
       try {
-        return { access, allowed: await canI(api, access, options.namespace, timeoutMs) };
+        return { access, allowed: await canI(api, access, namespace, timeoutMs) };
       } catch (err) {
         return { access, allowed: false, error: apiErrorSummary(err) };
       }
     }),
   );
-  // One row per resource: what is allowed, and what is missing with the functions that need it.
-  const byResource = new Map<string, typeof answers>();
+}
+
+/** One row per resource: what is allowed, and what is missing with who needs it and where to grant it. */
+function canIRows(answers: readonly CanIAnswer[], scope: string, grant: string): DoctorRow[] {
+  const rows: DoctorRow[] = [];
+  const byResource = new Map<string, CanIAnswer[]>();
   for (const answer of answers) {
     const name = accessResourceName(answer.access);
     byResource.set(name, [...(byResource.get(name) ?? []), answer]);
@@ -286,10 +306,31 @@ async function checkKubernetes(config: Config, options: DoctorOptions, timeoutMs
     const needers = [...new Set(missing.flatMap((a) => a.access.usedBy))].join(', ');
     const detail = errors.length > 0
       ? `could not ask: ${errors.join('; ')}`
-      : `missing ${missing.map((a) => a.access.verb).join(', ')} (${scope}), needed by ${needers}; grant it in the ClusterRole (deploy/)`;
+      : `missing ${missing.map((a) => a.access.verb).join(', ')} (${scope}), needed by ${needers}; ${grant}`;
     rows.push({ part: 'kubernetes', check: `can-i ${resource}`, result: 'FAIL', detail: allowed.length > 0 ? `${detail}; allowed: ${allowed.join(', ')}` : detail });
   }
   return rows;
+}
+
+/** Where `sparkfn serve` keeps its Lease: SPARKFN_LEASE_NAMESPACE, else the kubeconfig context's, else `default` (as app/cli/serve-leadership.ts). */
+function leaseNamespace(config: Config, kubeConfig: KubeConfig): string {
+  const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
+  return config.SPARKFN_LEASE_NAMESPACE ?? (context?.namespace || 'default');
+}
+
+/**
+ * can-i for every LEASE_ACCESS verb in the Lease's namespace, whatever --namespace says: the Role
+ * that grants them is bound there only. Asked only when serve would elect a leader (a cluster is
+ * configured here, so SPARKFN_LEADER_ELECTION auto or on).
+ */
+async function checkLeaseAccess(config: Config, kubeConfig: KubeConfig, api: AuthorizationV1Api, timeoutMs: number): Promise<DoctorRow[]> {
+  if (config.SPARKFN_LEADER_ELECTION === 'off') {
+    const check = `can-i ${accessResourceName(LEASE_ACCESS[0]!)}`;
+    return [{ part: 'kubernetes', check, result: 'skipped', detail: 'SPARKFN_LEADER_ELECTION=off: sparkfn serve takes no Lease' }];
+  }
+  const namespace = leaseNamespace(config, kubeConfig);
+  const answers = await askAll(api, LEASE_ACCESS, namespace, timeoutMs);
+  return canIRows(answers, `in namespace ${namespace}`, `grant it in the Role ${LEADER_ELECTION_ROLE} in namespace ${namespace} (deploy/rbac.yaml)`);
 }
 
 /** The Lease's spec as the apiserver sends it (MicroTime strings). */
@@ -310,8 +351,7 @@ interface LeaseSpec {
 async function checkLeader(config: Config, kubeConfig: KubeConfig, timeoutMs: number, now: number): Promise<DoctorRow> {
   const check = 'leader';
   if (config.SPARKFN_LEADER_ELECTION === 'off') return { part: 'kubernetes', check, result: 'skipped', detail: 'SPARKFN_LEADER_ELECTION=off: every replica runs the timers itself' };
-  const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
-  const namespace = config.SPARKFN_LEASE_NAMESPACE ?? (context?.namespace || 'default');
+  const namespace = leaseNamespace(config, kubeConfig);
   const lease = `leases/${config.SPARKFN_LEASE_NAME} in ${namespace}`;
   let spec: LeaseSpec;
   try {
@@ -323,7 +363,7 @@ async function checkLeader(config: Config, kubeConfig: KubeConfig, timeoutMs: nu
     spec = found.spec ?? {};
   } catch (err) {
     if (err instanceof ApiException && err.code === 404) return { part: 'kubernetes', check, result: 'ok', detail: `no ${lease} yet: no sparkfn serve replica has led` };
-    const hint = err instanceof ApiException && err.code === 403 ? '; grant get, list, watch, create, update on leases there (Role sparkfn-leader-election in deploy/rbac.yaml)' : '';
+    const hint = err instanceof ApiException && err.code === 403 ? `; grant get, list, watch, create, update on leases there (Role ${LEADER_ELECTION_ROLE} in deploy/rbac.yaml)` : '';
     return { part: 'kubernetes', check, result: 'FAIL', detail: `${lease}: ${sentence(apiErrorSummary(err))}${hint}` };
   }
   const transitions = `${spec.leaseTransitions ?? 0} transition(s)`;
@@ -356,7 +396,8 @@ function checkFc(config: Config, deploy: boolean): DoctorRow[] {
  * object under `doctor/` is written, read back and deleted, then written twice create-only to see
  * whether the store enforces If-None-Match), Kafka when SPARKFN_KAFKA_BROKERS is
  * set (metadata for each of SPARKFN_KAFKA_TOPICS), the cluster when one is configured (who am I,
- * who leads `sparkfn serve`'s singleton duties, and can-i for every access in REQUIRED_ACCESS),
+ * who leads `sparkfn serve`'s singleton duties, can-i for every access in REQUIRED_ACCESS, and,
+ * unless SPARKFN_LEADER_ELECTION=off, can-i for LEASE_ACCESS in the Lease's namespace),
  * and FC credentials (presence only).
  * @example
  * const report = await runDoctor({ env: process.env });

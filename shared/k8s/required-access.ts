@@ -138,12 +138,16 @@ export const REQUIRED_ACCESS: readonly RequiredAccess[] = collect();
 /** Who uses the Lease: not a function but `sparkfn serve` itself, for its singleton duties. */
 export const LEADER_ELECTION_USER = 'sparkfn serve (leader election)';
 
+/** The Role in deploy/rbac.yaml that grants LEASE_ACCESS in the Lease's namespace. */
+export const LEADER_ELECTION_ROLE = 'sparkfn-leader-election';
+
 /**
  * What `sparkfn serve`'s leader election calls on its `coordination.k8s.io/v1` Lease
  * (shared/k8s/leader-election.ts): get, create when there is none, update (renew, take over,
  * release), and list then watch so that followers see a release at once. Namespaced, unlike
  * REQUIRED_ACCESS: granted by the Role `sparkfn-leader-election` in the Lease's namespace
- * (SPARKFN_LEASE_NAMESPACE, the pod's own in deploy/), never cluster-wide.
+ * (SPARKFN_LEASE_NAMESPACE, the pod's own in deploy/), never cluster-wide. `sparkfn doctor` asks
+ * about each there unless SPARKFN_LEADER_ELECTION=off.
  * @example LEASE_ACCESS.map((a) => a.verb) // ['get', 'create', 'update', 'list', 'watch']
  */
 export const LEASE_ACCESS: readonly RequiredAccess[] = (['get', 'create', 'update', 'list', 'watch'] as const).map((verb) => ({

@@ -8,7 +8,7 @@ import { CREATE_ONLY_CHECK } from '../../app/cli/doctor.js';
 import { main, type Io } from '../../app/cli/main.js';
 import { loadConfig } from '../../shared/config.js';
 import { openStore } from '../../shared/store/open-store.js';
-import { accessResourceName, REQUIRED_ACCESS } from '../../shared/k8s/required-access.js';
+import { accessResourceName, LEASE_ACCESS, REQUIRED_ACCESS } from '../../shared/k8s/required-access.js';
 import { startTestApiserver, type PolicyRule, type TestApiserver } from '../support/apiserver/index.js';
 import { startMockKafka, type MockKafka } from '../support/kafka-mock.js';
 import { startS3rver, type S3rverHarness } from '../support/s3rver.js';
@@ -19,6 +19,7 @@ import { closedPort } from '../support/closed-port.js';
 const TIMEOUT_MS = '3000';
 const SPARKFN_TOKEN = 'sparkfn-service-account-token';
 const NO_EVICTION_TOKEN = 'sparkfn-without-eviction-token';
+const NO_LEASE_UPDATE_TOKEN = 'sparkfn-without-lease-update-token';
 const FC_SECRET = 'fc-secret-value-that-must-not-show';
 
 /** deploy/rbac.yaml's Role sparkfn-leader-election, bound in sparkfn's namespace. */
@@ -53,6 +54,11 @@ beforeAll(async () => {
     NO_EVICTION_TOKEN,
     'system:serviceaccount:sparkfn:no-eviction',
     [...rulesFor(REQUIRED_ACCESS.filter((a) => a.subresource !== 'eviction')), LEASE_RULE],
+  );
+  apiserver.addUser(
+    NO_LEASE_UPDATE_TOKEN,
+    'system:serviceaccount:sparkfn:no-lease-update',
+    [...rulesFor(REQUIRED_ACCESS), { ...LEASE_RULE, verbs: LEASE_RULE.verbs.filter((v) => v !== 'update') }],
   );
   apiserver.addUser('spark-ns-token', 'system:serviceaccount:spark:sparkfn', [...rulesFor(REQUIRED_ACCESS, ['spark']), LEASE_RULE]);
 });
@@ -112,6 +118,7 @@ const row = (rows: Row[], part: string, check: string) => {
 };
 
 const canIChecks = [...new Set(REQUIRED_ACCESS.map((a) => `can-i ${accessResourceName(a)}`))];
+const LEASE_CHECK = `can-i ${accessResourceName(LEASE_ACCESS[0]!)}`;
 
 describe('sparkfn doctor', () => {
   it('reports every configured part as working and exits 0 against the harness', async () => {
@@ -137,8 +144,9 @@ describe('sparkfn doctor', () => {
     expect(out).not.toContain(FC_SECRET);
     expect(out).not.toContain(s3.credentials.secretAccessKey);
 
-    // One access review per required access, and the probe went through the bucket and is gone again.
-    expect(apiserver.countCalls({ resource: 'selfsubjectaccessreviews', verb: 'create' })).toBe(REQUIRED_ACCESS.length);
+    expect(row(rows, 'kubernetes', LEASE_CHECK).detail).toBe('get, list, watch, create, update (in namespace sparkfn)');
+    // One access review per required access and Lease verb, and the probe went through the bucket and is gone again.
+    expect(apiserver.countCalls({ resource: 'selfsubjectaccessreviews', verb: 'create' })).toBe(REQUIRED_ACCESS.length + LEASE_ACCESS.length);
     expect(apiserver.countCalls({ resource: 'selfsubjectreviews', verb: 'create' })).toBe(1);
     const probeCalls = s3.requests.filter((r) => r.url.startsWith(`/${bucket}/doctor-test/doctor/probe-`)).map((r) => r.method);
     expect(probeCalls).toEqual(expect.arrayContaining(['PUT', 'GET', 'DELETE', 'HEAD']));
@@ -240,6 +248,44 @@ describe('sparkfn doctor', () => {
     expect(eviction.detail).toBe('missing create (cluster-wide), needed by spot-fallback; grant it in the ClusterRole (deploy/)');
     expect(rows.filter((r) => r.result === 'FAIL').map((r) => r.check)).toEqual(['can-i pods/eviction']);
     expect(row(rows, 'kubernetes', 'who am I').detail).toContain('system:serviceaccount:sparkfn:no-eviction');
+  });
+
+  it('fails the Lease can-i row, naming the verb, namespace and Role, when the account may not update leases', async () => {
+    const { code, err, out, rows } = await doctor({ ...healthyEnv(), SPARKFN_K8S_TOKEN: NO_LEASE_UPDATE_TOKEN }, ['-o', 'json']);
+
+    expect(code).toBe(1);
+    const report = JSON.parse(out) as { ok: boolean; rows: Row[] };
+    expect(report.ok).toBe(false);
+    expect(report.rows.filter((r) => r.result === 'FAIL')).toEqual([
+      {
+        part: 'kubernetes',
+        check: 'can-i leases.coordination.k8s.io',
+        result: 'FAIL',
+        detail: 'missing update (in namespace sparkfn), needed by sparkfn serve (leader election); grant it in the Role sparkfn-leader-election in namespace sparkfn (deploy/rbac.yaml); allowed: get, list, watch, create',
+      },
+    ]);
+    expect(err).toContain('kubernetes can-i leases.coordination.k8s.io');
+  });
+
+  it('asks about the Lease in its own namespace, whatever --namespace names', async () => {
+    const env = { ...healthyEnv(), SPARKFN_K8S_TOKEN: 'spark-ns-token' };
+    const { code, rows } = await doctor(env, ['--namespace', 'spark']);
+    expect(code).toBe(0);
+    expect(row(rows, 'kubernetes', LEASE_CHECK)).toMatchObject({ result: 'ok', detail: 'get, list, watch, create, update (in namespace sparkfn)' });
+
+    const elsewhere = await doctor({ ...env, SPARKFN_LEASE_NAMESPACE: 'spark' }, ['--namespace', 'spark']);
+    expect(elsewhere.code).toBe(1);
+    expect(row(elsewhere.rows, 'kubernetes', LEASE_CHECK).detail).toMatch(/^missing get, list, watch, create, update \(in namespace spark\), needed by sparkfn serve \(leader election\); grant it in the Role sparkfn-leader-election in namespace spark/);
+  });
+
+  it('skips the Lease rows with SPARKFN_LEADER_ELECTION=off, even for an account without lease access', async () => {
+    apiserver.resetCalls();
+    const { code, rows } = await doctor({ ...healthyEnv(), SPARKFN_K8S_TOKEN: NO_LEASE_UPDATE_TOKEN, SPARKFN_LEADER_ELECTION: 'off' });
+
+    expect(code).toBe(0);
+    expect(row(rows, 'kubernetes', LEASE_CHECK)).toMatchObject({ result: 'skipped', detail: 'SPARKFN_LEADER_ELECTION=off: sparkfn serve takes no Lease' });
+    expect(row(rows, 'kubernetes', 'leader').result).toBe('skipped');
+    expect(apiserver.countCalls({ resource: 'selfsubjectaccessreviews', verb: 'create' })).toBe(REQUIRED_ACCESS.length);
   });
 
   it('asks in one namespace with --namespace, where a RoleBinding-style grant is enough', async () => {
