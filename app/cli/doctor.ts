@@ -13,6 +13,7 @@ import { probeCreateOnly } from '../../shared/store/create-only.js';
 import { getBuffer } from '../../shared/store/read.js';
 import { formatTable } from '../../shared/text/table.js';
 import type { DoctorReportJson } from './doctor-schema.js';
+import { leaseNamespace } from './serve-leadership.js';
 
 /**
  * How long each part may take to answer before doctor calls it unreachable: a black-holed address
@@ -313,11 +314,6 @@ function canIRows(answers: readonly CanIAnswer[], scope: string, grant: string):
 }
 
 /** Where `sparkfn serve` keeps its Lease: SPARKFN_LEASE_NAMESPACE, else the kubeconfig context's, else `default` (as app/cli/serve-leadership.ts). */
-function leaseNamespace(config: Config, kubeConfig: KubeConfig): string {
-  const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
-  return config.SPARKFN_LEASE_NAMESPACE ?? (context?.namespace || 'default');
-}
-
 /**
  * can-i for every LEASE_ACCESS verb in the Lease's namespace, whatever --namespace says: the Role
  * that grants them is bound there only. Asked only when serve would elect a leader (a cluster is

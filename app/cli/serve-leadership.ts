@@ -38,7 +38,8 @@ export function leaderElectionEnabled(config: Pick<Config, 'SPARKFN_LEADER_ELECT
   return false;
 }
 
-function leaseNamespace(config: Pick<Config, 'SPARKFN_LEASE_NAMESPACE'>, kubeConfig: KubeConfig): string {
+/** The Lease's namespace: SPARKFN_LEASE_NAMESPACE, else the kubeconfig context's, else `default` (doctor checks the same). */
+export function leaseNamespace(config: Pick<Config, 'SPARKFN_LEASE_NAMESPACE'>, kubeConfig: KubeConfig): string {
   if (config.SPARKFN_LEASE_NAMESPACE) return config.SPARKFN_LEASE_NAMESPACE;
   const context = kubeConfig.getContextObject(kubeConfig.getCurrentContext());
   return context?.namespace || FALLBACK_LEASE_NAMESPACE;
