@@ -19,7 +19,7 @@ import type { LogViewerDeps } from './live-cluster.js';
 import { LOGS_ROUTE, type LogPath, parseLogPath } from './log-path.js';
 import { type LogQuery, parseLogQuery } from './log-query.js';
 import { searchLog, searchResultText } from './log-search.js';
-import { DEFAULT_WINDOW_BYTES, MAX_WINDOW_BYTES, readWindow } from './log-window.js';
+import { DEFAULT_WINDOW_BYTES, MAX_WINDOW_BYTES, readLogWindow } from './log-window.js';
 import { type LogSources, findLog, logGzip, logRanges, logTail, logText } from './log-sources.js';
 import { MAX_PAGE, listRecentApps } from './recent-apps.js';
 import { parseSearchQuery } from './search-query.js';
@@ -185,7 +185,7 @@ async function serveLogPage(path: Extract<LogPath, { kind: 'log' }>, query: LogQ
     end = Math.min(query.end ?? size - 1, size - 1);
     start = Math.max(Math.min(query.start, end), end - MAX_WINDOW_BYTES + 1, 0);
   }
-  const window = size === 0 ? { start: 0, end: -1, firstLine: 1, lines: [] } : await readWindow(logText(deps.store, sources, deps.signal), start, end);
+  const window = size === 0 ? { start: 0, end: -1, firstLine: 1, lines: [] } : await readLogWindow(deps.store, sources, start, end, deps.signal);
   // Follow continues the page's last line: offered on the page that ends where the archive does.
   const atEnd = window.end >= size - 1;
   const pod = atEnd ? (await livePods(path.appId, [path.executorId], deps, options)).get(path.executorId) : undefined;
