@@ -112,6 +112,7 @@ async function serve(input: HttpInput, deps: LogViewerDeps, options: Served): Pr
   const search = parseSearchQuery(input.query);
   const query = search ? undefined : parseLogQuery(input.query);
   const follow = query ? parseFollow(input.query, query) : false;
+  const after = query ? parseAfter(input.query, query, follow) : undefined;
   if (follow && !options.html && input.source !== STREAMING_SOURCE) {
     return errorResult(501, 'follow-unsupported', `?follow=1 needs a host that streams responses (sparkfn serve); this one (${input.source}) sends a response whole. Ask without ?follow, or with ?tail=N.`);
   }
@@ -120,7 +121,7 @@ async function serve(input: HttpInput, deps: LogViewerDeps, options: Served): Pr
     const q = query as LogQuery;
     // A person asking with ?follow=1 gets the page, whose script follows.
     if (options.html && q.kind !== 'download') return serveLogPage(path, q, deps, options);
-    return q.kind === 'text' || q.kind === 'tail' ? serveJoinedLog(path, q, follow, deps) : serveLog(path, q, deps);
+    return q.kind === 'text' || q.kind === 'tail' ? serveJoinedLog(path, q, follow, deps, after) : serveLog(path, q, deps);
   };
   try {
     return await answer();
@@ -193,7 +194,7 @@ async function serveLogPage(path: Extract<LogPath, { kind: 'log' }>, query: LogQ
     ...path,
     pageBytes: DEFAULT_WINDOW_BYTES,
     window: { ...window, size },
-    ...(pod?.running && { followUrl: `${LOGS_ROUTE}${path.appId}/${path.executorId}/${path.stream}?follow=1` }),
+    ...(pod?.running && { followUrl: `${LOGS_ROUTE}${path.appId}/${path.executorId}/${path.stream}?follow=1&after=${size}` }),
   });
 }
 
@@ -224,9 +225,22 @@ function parseFollow(raw: Record<string, string>, query: LogQuery): boolean {
   return true;
 }
 
+/**
+ * `?after=B` (with `?follow=1` and the whole text only): start at byte B of the archive's text,
+ * where the log page that offers Follow ends, instead of at line 1.
+ */
+function parseAfter(raw: Record<string, string>, query: LogQuery, follow: boolean): number | undefined {
+  const value = raw.after;
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidInputError(`?after= must be a whole number of bytes, not ${JSON.stringify(value.slice(0, 40))}.`, 'invalid-query');
+  if (!follow || query.kind !== 'text') throw new InvalidInputError('?after= goes with ?follow=1 alone (not with ?tail=, ?download= or ?start=&end=).', 'invalid-query');
+  return n;
+}
+
 /** The text or its tail: the archive, continued by the pod's log while the pod exists (see executor-log.ts). */
-async function serveJoinedLog(path: Extract<LogPath, { kind: 'log' }>, query: Extract<LogQuery, { kind: 'text' | 'tail' }>, follow: boolean, deps: LogViewerDeps): Promise<HttpResult> {
-  const log = await openExecutorLog({ appId: path.appId, executorId: path.executorId, stream: path.stream, ...(query.kind === 'tail' ? { tail: query.lines } : {}), ...(follow ? { follow } : {}) }, deps);
+async function serveJoinedLog(path: Extract<LogPath, { kind: 'log' }>, query: Extract<LogQuery, { kind: 'text' | 'tail' }>, follow: boolean, deps: LogViewerDeps, after?: number): Promise<HttpResult> {
+  const log = await openExecutorLog({ appId: path.appId, executorId: path.executorId, stream: path.stream, ...(query.kind === 'tail' ? { tail: query.lines } : {}), ...(follow ? { follow } : {}), ...(after !== undefined ? { after } : {}) }, deps);
   if ('missing' in log) return missingLog(path, log.missing);
   const headers = { 'content-type': TEXT, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache', ...sourceHeaders(log) };
   const text = log.text as AsyncGenerator<Buffer>;
