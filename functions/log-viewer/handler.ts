@@ -21,6 +21,7 @@ import { type LogQuery, parseLogQuery } from './log-query.js';
 import { searchLog, searchResultText } from './log-search.js';
 import { DEFAULT_WINDOW_BYTES, MAX_WINDOW_BYTES, readLogWindow } from './log-window.js';
 import { type LogSources, findLog, logGzip, logRanges, logTail, logText } from './log-sources.js';
+import { logTextInTimeRange } from './indexed-log.js';
 import { MAX_PAGE, listRecentApps } from './recent-apps.js';
 import { parseSearchQuery } from './search-query.js';
 
@@ -164,9 +165,18 @@ async function sourcesOrMissing(path: Extract<LogPath, { kind: 'log' }>, deps: D
 
 /** A search over the log as the text route serves it: the archive, continued by the pod's log while the pod exists. */
 async function serveSearch(path: Extract<LogPath, { kind: 'log' }>, input: HttpInput, search: NonNullable<ReturnType<typeof parseSearchQuery>>, deps: LogViewerDeps, options: Served): Promise<HttpResult> {
-  const log = await openExecutorLog({ appId: path.appId, executorId: path.executorId, stream: path.stream }, deps);
-  if ('missing' in log) return missingLog(path, log.missing);
-  const result = await searchLog(log.text, search);
+  let text: AsyncIterable<Buffer>;
+  if (search.timeRange) {
+    // A time range: the archive's members whose event times overlap it (through the index, only those are read).
+    const sources = await sourcesOrMissing(path, deps);
+    if ('status' in sources) return sources;
+    text = logTextInTimeRange(deps.store, sources, search.timeRange, deps.signal);
+  } else {
+    const log = await openExecutorLog({ appId: path.appId, executorId: path.executorId, stream: path.stream }, deps);
+    if ('missing' in log) return missingLog(path, log.missing);
+    text = log.text;
+  }
+  const result = await searchLog(text, search);
   if (options.html) {
     const form = { grep: search.pattern, regex: search.regex, ignoreCase: search.ignoreCase, context: search.context };
     return logPage({ ...path, pageBytes: DEFAULT_WINDOW_BYTES, search: { result, form } });

@@ -6,7 +6,9 @@ import { compactApp, run as archiverRun } from '../../functions/log-archiver/han
 import { logIndexKey, readLogIndex } from '../../functions/log-archiver/log-index.js';
 import { DEFAULT_SETTINGS } from '../../functions/log-archiver/settings.js';
 import { run } from '../../functions/log-viewer/handler.js';
-import { openIndexedLog } from '../../functions/log-viewer/indexed-log.js';
+import { openIndexedLog, walkTimeRange } from '../../functions/log-viewer/indexed-log.js';
+import { searchLog } from '../../functions/log-viewer/log-search.js';
+import { parseSearchQuery } from '../../functions/log-viewer/search-query.js';
 import { findLog, type LogSources, logText, textSize } from '../../functions/log-viewer/log-sources.js';
 import { readLogWindow, readWindow } from '../../functions/log-viewer/log-window.js';
 import type { FileObjectStore } from '../../shared/store/fs-store.js';
@@ -117,5 +119,54 @@ describe('the log page through the log index', () => {
     counted.reset();
     expect(await page(counted, {})).toBe(html);
     expect(counted.bytesRead(OBJECT)).toBe(index.object.size);
+  });
+});
+
+describe('search over a time range', () => {
+  async function search(s: ObjectStore, query: Record<string, string>) {
+    const result = await run({ kind: 'http', source: 'local', method: 'GET', path: `/logs/${APP_ID}/1/stderr`, query: { format: 'json', ...query }, headers: {}, body: Buffer.alloc(0) }, depsFor(s));
+    const body = result.body;
+    const text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString() : (await streamToBuffer(body as Readable)).toString();
+    return { status: result.status, json: JSON.parse(text) };
+  }
+
+  it('searches only the members whose event times overlap ?from=&to=, reading only those, with or without the index', async () => {
+    await archiverRun(batch(range(0, 400).map((o) => line(o))), depsFor(store), { maxMemberTextBytes: 300 });
+    await compactApp(APP_ID, depsFor(store), DEFAULT_SETTINGS);
+    const index = (await readLogIndex(store, OBJECT))!;
+    const from = new Date(T0 + 100 * 60_000).toISOString();
+    const to = new Date(T0 + 120 * 60_000).toISOString();
+    const query = { grep: 'Running task', from, to };
+    const wanted = { from: T0 + 100 * 60_000, to: T0 + 120 * 60_000 };
+    // What the full walk of the members gives, searched the same way.
+    const expected = await searchLog(walkTimeRange(store, await sources(store), wanted), parseSearchQuery(query)!);
+    const counted = new ByteCountingStore(store);
+    const got = await search(counted, query);
+    expect(got.status).toBe(200);
+    expect(got.json).toEqual(JSON.parse(JSON.stringify(expected)));
+    const texts: string[] = got.json.hunks.flat().filter((l: { match: boolean }) => l.match).map((l: { text: string }) => l.text);
+    expect(texts.some((t) => t.includes('Running task 113.0'))).toBe(true);
+    // Member granularity: a few records either side at most, nothing far outside the range.
+    const tasks = texts.map((t) => Number(/task (\d+)/.exec(t)?.[1]));
+    expect(tasks.every((n) => n >= 90 && n <= 130), tasks.join(' ')).toBe(true);
+    const needed = index.members.filter((m) => m.lastTime >= wanted.from && m.firstTime <= wanted.to);
+    expect(counted.bytesRead(OBJECT)).toBe(needed.reduce((n, m) => n + m.length, 0));
+    expect(needed.length).toBeLessThan(index.members.length / 5);
+    // Without the index: the same answer.
+    await store.delete(logIndexKey(OBJECT));
+    expect((await search(store, query)).json).toEqual(got.json);
+    // Only a start: everything from it on.
+    const open = await search(store, { grep: 'Running task 39', from: new Date(T0 + 300 * 60_000).toISOString() });
+    expect(open.json.matches).toBe(4); // 393, 394, 398, 399: not 39 itself, long before
+  });
+
+  it('refuses bad times with 400 invalid-query', async () => {
+    await archiverRun(batch(range(0, 10).map((o) => line(o))), depsFor(store), {});
+    for (const times of [{ from: 'yesterday' }, { to: '2025-05-14' }, { from: '2025-05-14T02:15:00' }, { from: '2025-13-40T99:00:00Z' }, { from: '2025-05-14T03:00:00Z', to: '2025-05-14T02:00:00Z' }] as Record<string, string>[]) {
+      const got = await search(store, { grep: 'task', ...times });
+      expect(got.status, JSON.stringify(times)).toBe(400);
+      expect(got.json).toMatchObject({ error: { reason: 'invalid-query' } });
+    }
+    expect((await search(store, { grep: 'task', from: '2025-05-14T04:15:00.250+02:00' })).status).toBe(200);
   });
 });
