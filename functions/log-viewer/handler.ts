@@ -178,7 +178,7 @@ async function serveSearch(path: Extract<LogPath, { kind: 'log' }>, input: HttpI
   }
   const result = await searchLog(text, search);
   if (options.html) {
-    const form = { grep: search.pattern, regex: search.regex, ignoreCase: search.ignoreCase, context: search.context };
+    const form = { grep: search.pattern, regex: search.regex, ignoreCase: search.ignoreCase, context: search.context, ...(search.timeRange && { from: input.query.from ?? '', to: input.query.to ?? '' }) };
     return logPage({ ...path, pageBytes: DEFAULT_WINDOW_BYTES, search: { result, form } });
   }
   const json = input.query.format === 'json' || (input.headers.accept ?? '').split(',')[0]?.trim().startsWith('application/json');

@@ -152,6 +152,11 @@ describe('search over a time range', () => {
     const needed = index.members.filter((m) => m.lastTime >= wanted.from && m.firstTime <= wanted.to);
     expect(counted.bytesRead(OBJECT)).toBe(needed.reduce((n, m) => n + m.length, 0));
     expect(needed.length).toBeLessThan(index.members.length / 5);
+    // As a page: the range echoed in the form (escaped) and said in the summary.
+    const html = await page(store, query);
+    expect(html).toContain(`name="from" id="from" size="22" placeholder="2025-05-14T02:15:00Z" value="${from}"`);
+    expect(html).toMatch(/id="search-summary">\d+ matching lines in \d+ lines searched\. Searched: the archived members with event times from /);
+    expect(html).toContain('Running task 113.0');
     // Without the index: the same answer.
     await store.delete(logIndexKey(OBJECT));
     expect((await search(store, query)).json).toEqual(got.json);
