@@ -189,14 +189,15 @@ async function serveLogPage(path: Extract<LogPath, { kind: 'log' }>, query: LogQ
   const sources = await sourcesOrMissing(path, deps);
   if ('status' in sources) return sources;
   // The index (when fresh) knows the text's size without reading the log.
-  const { size } = await logRanges(deps.store, sources);
+  const ranges = await logRanges(deps.store, sources);
+  const { size } = ranges;
   let end = size - 1;
   let start = Math.max(0, size - DEFAULT_WINDOW_BYTES);
   if (query.kind === 'range') {
     end = Math.min(query.end ?? size - 1, size - 1);
     start = Math.max(Math.min(query.start, end), end - MAX_WINDOW_BYTES + 1, 0);
   }
-  const window = size === 0 ? { start: 0, end: -1, firstLine: 1, lines: [] } : await readLogWindow(deps.store, sources, start, end, deps.signal);
+  const window = size === 0 ? { start: 0, end: -1, firstLine: 1, lines: [] } : await readLogWindow(deps.store, sources, start, end, deps.signal, ranges);
   // Follow continues the page's last line: offered on the page that ends where the archive does.
   const atEnd = window.end >= size - 1;
   const pod = atEnd ? (await livePods(path.appId, [path.executorId], deps, options)).get(path.executorId) : undefined;

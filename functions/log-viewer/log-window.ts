@@ -1,5 +1,5 @@
 import type { ObjectStore } from '../../shared/store/object-store.js';
-import { StaleIndexError, openIndexedLog, textFromUnit, windowOrigin } from './indexed-log.js';
+import { type IndexedLog, StaleIndexError, openIndexedLog, textFromUnit, windowOrigin } from './indexed-log.js';
 import { type LogSources, logText } from './log-sources.js';
 
 /** What the log page shows by default: the last this many bytes of text. */
@@ -84,9 +84,11 @@ export async function readWindow(source: AsyncIterable<Buffer>, start: number, e
  * only the members from the one before `start` to the one that completes the line at `end`, the
  * line numbers summed from the index's newline counts; else (no fresh index, overlapping chunks,
  * an index found stale while reading) the text from the log's start. Both give the same window.
+ * `opened`: the log as a caller already opened it through its index (`undefined` inside: no usable
+ * index), so that it is not opened twice.
  */
-export async function readLogWindow(store: ObjectStore, sources: LogSources, start: number, end: number, signal?: AbortSignal): Promise<Omit<LogWindow, 'size'>> {
-  const log = await openIndexedLog(store, sources);
+export async function readLogWindow(store: ObjectStore, sources: LogSources, start: number, end: number, signal?: AbortSignal, opened?: { indexed?: IndexedLog | undefined }): Promise<Omit<LogWindow, 'size'>> {
+  const log = opened ? opened.indexed : await openIndexedLog(store, sources);
   if (log) {
     try {
       const origin = await windowOrigin(log, start);

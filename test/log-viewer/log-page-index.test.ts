@@ -114,6 +114,9 @@ describe('the log page through the log index', () => {
     const read = counted.bytesRead(OBJECT);
     expect(read).toBeGreaterThan(0);
     expect(read, `${read} of ${index.object.size} bytes`).toBeLessThan(index.object.size / 10);
+    // The index read once, the object with one ranged GET.
+    expect(counted.gets.filter((g) => g.key === logIndexKey(OBJECT))).toHaveLength(1);
+    expect(counted.gets.filter((g) => g.key === OBJECT).map((g) => g.range !== undefined)).toEqual([true]);
     // And the page is the one the full read gives (line numbers from the start of the log).
     await store.delete(logIndexKey(OBJECT));
     counted.reset();
