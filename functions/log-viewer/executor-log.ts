@@ -8,7 +8,7 @@ import { followPodLog, sleep } from './live-follow.js';
 import { type ExecutorPod, findExecutorPod } from './live-pod.js';
 import { type LiveLine, msOf, PodLogError, readPodLog, sinceTimeOf } from './live-pod-log.js';
 import { findSeam, LiveCursor, type SeamKind } from './live-seam.js';
-import { type LogSources, logTail, logText, sourcesOf, tailLines } from './log-sources.js';
+import { type LogSources, logRanges, logTail, logText, sourcesOf, tailLines } from './log-sources.js';
 
 /** Where an answer's lines come from. */
 export type LogSource = 'archive' | 'live' | 'archive+live';
@@ -25,6 +25,11 @@ export interface ExecutorLogRequest {
   tail?: number;
   /** Keep going with new lines until the pod ends (streaming hosts only). */
   follow?: boolean;
+  /**
+   * Start at this byte of the archive's text (a log page that shows the archive up to here
+   * follows from its end): the archive from it, then the pod's log after the seam as always.
+   */
+  after?: number;
 }
 
 /** An executor's log, opened. */
@@ -94,7 +99,7 @@ export async function openExecutorLog(req: ExecutorLogRequest, deps: LogViewerDe
     const archived = { source: 'archive' as const, ...(liveSkipped ? { liveSkipped } : {}) };
     // The archive alone: its index lets a tail read only the last members.
     if (req.tail !== undefined) return { ...archived, text: oneBuffer(logTail(store, own, req.tail, signal)) };
-    return finish(req, { ...archived, text: logText(store, own, signal) });
+    return finish(req, { ...archived, text: archiveText(store, own, req.after, signal) });
   }
 
   const cursor = new LiveCursor();
@@ -107,7 +112,7 @@ export async function openExecutorLog(req: ExecutorLogRequest, deps: LogViewerDe
   const tail = await readArchiveTail(store, streams);
   if (tail.lastTimeMs === 0) {
     const why = 'the archived lines carry no event times, so the pod log cannot be joined to them';
-    return finish(req, { source: 'archive', pod, liveSkipped: why, text: logText(store, own, signal) });
+    return finish(req, { source: 'archive', pod, liveSkipped: why, text: archiveText(store, own, req.after, signal) });
   }
   const since = sinceTimeOf(BigInt(secondOf(tail.lastTimeMs)) * 1_000_000n);
   const sinceMs = secondOf(tail.lastTimeMs);
@@ -137,7 +142,7 @@ export async function openExecutorLog(req: ExecutorLogRequest, deps: LogViewerDe
     if (signal?.aborted) throw err;
     // The pod is there but its log is not (forbidden, not started, gone meanwhile, the apiserver unreachable): the archive alone, saying why.
     deps.logger.warn({ err, pod: `${pod.namespace}/${pod.name}` }, 'log-viewer: the pod log could not be read; serving the archive alone');
-    return finish(req, { source: 'archive', pod, liveSkipped: (err as Error).message, text: logText(store, own, signal) });
+    return finish(req, { source: 'archive', pod, liveSkipped: (err as Error).message, text: archiveText(store, own, req.after, signal) });
   }
   // A window too long to hold: every line of the archive's millisecond or before counts as archived (the seam by time).
   const overflow = head.length >= MAX_SEAM_WINDOW_LINES;
@@ -157,8 +162,17 @@ export async function openExecutorLog(req: ExecutorLogRequest, deps: LogViewerDe
       else if (cursor.admit(line)) yield line;
     }
   })();
-  const text = chainBuffers(logText(store, own, signal), live(rest));
+  const text = chainBuffers(archiveText(store, own, req.after, signal), live(rest));
   return finish(req, { source: 'archive+live', pod, seam: seam.kind, text }, { cluster, pod, cursor, since, signal, deps });
+}
+
+/** The archive's text, from byte `after` on when given (through the index when it can serve: only the members from there are read). */
+async function* archiveText(store: LogViewerDeps['store'], sources: LogSources, after: number | undefined, signal: AbortSignal | undefined): AsyncGenerator<Buffer> {
+  if (!after) {
+    yield* logText(store, sources, signal);
+    return;
+  }
+  yield* (await logRanges(store, sources)).read(after, Number.MAX_SAFE_INTEGER, signal);
 }
 
 function podLogRequest(pod: ExecutorPod, since: string | undefined, signal: AbortSignal | undefined) {

@@ -19,8 +19,9 @@ import type { LogViewerDeps } from './live-cluster.js';
 import { LOGS_ROUTE, type LogPath, parseLogPath } from './log-path.js';
 import { type LogQuery, parseLogQuery } from './log-query.js';
 import { searchLog, searchResultText } from './log-search.js';
-import { DEFAULT_WINDOW_BYTES, MAX_WINDOW_BYTES, readWindow } from './log-window.js';
+import { DEFAULT_WINDOW_BYTES, MAX_WINDOW_BYTES, readLogWindow } from './log-window.js';
 import { type LogSources, findLog, logGzip, logRanges, logTail, logText } from './log-sources.js';
+import { logTextInTimeRange } from './indexed-log.js';
 import { MAX_PAGE, listRecentApps } from './recent-apps.js';
 import { parseSearchQuery } from './search-query.js';
 
@@ -112,6 +113,7 @@ async function serve(input: HttpInput, deps: LogViewerDeps, options: Served): Pr
   const search = parseSearchQuery(input.query);
   const query = search ? undefined : parseLogQuery(input.query);
   const follow = query ? parseFollow(input.query, query) : false;
+  const after = query ? parseAfter(input.query, query, follow) : undefined;
   if (follow && !options.html && input.source !== STREAMING_SOURCE) {
     return errorResult(501, 'follow-unsupported', `?follow=1 needs a host that streams responses (sparkfn serve); this one (${input.source}) sends a response whole. Ask without ?follow, or with ?tail=N.`);
   }
@@ -120,7 +122,7 @@ async function serve(input: HttpInput, deps: LogViewerDeps, options: Served): Pr
     const q = query as LogQuery;
     // A person asking with ?follow=1 gets the page, whose script follows.
     if (options.html && q.kind !== 'download') return serveLogPage(path, q, deps, options);
-    return q.kind === 'text' || q.kind === 'tail' ? serveJoinedLog(path, q, follow, deps) : serveLog(path, q, deps);
+    return q.kind === 'text' || q.kind === 'tail' ? serveJoinedLog(path, q, follow, deps, after) : serveLog(path, q, deps);
   };
   try {
     return await answer();
@@ -163,11 +165,20 @@ async function sourcesOrMissing(path: Extract<LogPath, { kind: 'log' }>, deps: D
 
 /** A search over the log as the text route serves it: the archive, continued by the pod's log while the pod exists. */
 async function serveSearch(path: Extract<LogPath, { kind: 'log' }>, input: HttpInput, search: NonNullable<ReturnType<typeof parseSearchQuery>>, deps: LogViewerDeps, options: Served): Promise<HttpResult> {
-  const log = await openExecutorLog({ appId: path.appId, executorId: path.executorId, stream: path.stream }, deps);
-  if ('missing' in log) return missingLog(path, log.missing);
-  const result = await searchLog(log.text, search);
+  let text: AsyncIterable<Buffer>;
+  if (search.timeRange) {
+    // A time range: the archive's members whose event times overlap it (through the index, only those are read).
+    const sources = await sourcesOrMissing(path, deps);
+    if ('status' in sources) return sources;
+    text = logTextInTimeRange(deps.store, sources, search.timeRange, deps.signal);
+  } else {
+    const log = await openExecutorLog({ appId: path.appId, executorId: path.executorId, stream: path.stream }, deps);
+    if ('missing' in log) return missingLog(path, log.missing);
+    text = log.text;
+  }
+  const result = await searchLog(text, search);
   if (options.html) {
-    const form = { grep: search.pattern, regex: search.regex, ignoreCase: search.ignoreCase, context: search.context };
+    const form = { grep: search.pattern, regex: search.regex, ignoreCase: search.ignoreCase, context: search.context, ...(search.timeRange && { from: input.query.from ?? '', to: input.query.to ?? '' }) };
     return logPage({ ...path, pageBytes: DEFAULT_WINDOW_BYTES, search: { result, form } });
   }
   const json = input.query.format === 'json' || (input.headers.accept ?? '').split(',')[0]?.trim().startsWith('application/json');
@@ -178,14 +189,15 @@ async function serveLogPage(path: Extract<LogPath, { kind: 'log' }>, query: LogQ
   const sources = await sourcesOrMissing(path, deps);
   if ('status' in sources) return sources;
   // The index (when fresh) knows the text's size without reading the log.
-  const { size } = await logRanges(deps.store, sources);
+  const ranges = await logRanges(deps.store, sources);
+  const { size } = ranges;
   let end = size - 1;
   let start = Math.max(0, size - DEFAULT_WINDOW_BYTES);
   if (query.kind === 'range') {
     end = Math.min(query.end ?? size - 1, size - 1);
     start = Math.max(Math.min(query.start, end), end - MAX_WINDOW_BYTES + 1, 0);
   }
-  const window = size === 0 ? { start: 0, end: -1, firstLine: 1, lines: [] } : await readWindow(logText(deps.store, sources, deps.signal), start, end);
+  const window = size === 0 ? { start: 0, end: -1, firstLine: 1, lines: [] } : await readLogWindow(deps.store, sources, start, end, deps.signal, ranges);
   // Follow continues the page's last line: offered on the page that ends where the archive does.
   const atEnd = window.end >= size - 1;
   const pod = atEnd ? (await livePods(path.appId, [path.executorId], deps, options)).get(path.executorId) : undefined;
@@ -193,7 +205,7 @@ async function serveLogPage(path: Extract<LogPath, { kind: 'log' }>, query: LogQ
     ...path,
     pageBytes: DEFAULT_WINDOW_BYTES,
     window: { ...window, size },
-    ...(pod?.running && { followUrl: `${LOGS_ROUTE}${path.appId}/${path.executorId}/${path.stream}?follow=1` }),
+    ...(pod?.running && { followUrl: `${LOGS_ROUTE}${path.appId}/${path.executorId}/${path.stream}?follow=1&after=${size}` }),
   });
 }
 
@@ -224,9 +236,22 @@ function parseFollow(raw: Record<string, string>, query: LogQuery): boolean {
   return true;
 }
 
+/**
+ * `?after=B` (with `?follow=1` and the whole text only): start at byte B of the archive's text,
+ * where the log page that offers Follow ends, instead of at line 1.
+ */
+function parseAfter(raw: Record<string, string>, query: LogQuery, follow: boolean): number | undefined {
+  const value = raw.after;
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidInputError(`?after= must be a whole number of bytes, not ${JSON.stringify(value.slice(0, 40))}.`, 'invalid-query');
+  if (!follow || query.kind !== 'text') throw new InvalidInputError('?after= goes with ?follow=1 alone (not with ?tail=, ?download= or ?start=&end=).', 'invalid-query');
+  return n;
+}
+
 /** The text or its tail: the archive, continued by the pod's log while the pod exists (see executor-log.ts). */
-async function serveJoinedLog(path: Extract<LogPath, { kind: 'log' }>, query: Extract<LogQuery, { kind: 'text' | 'tail' }>, follow: boolean, deps: LogViewerDeps): Promise<HttpResult> {
-  const log = await openExecutorLog({ appId: path.appId, executorId: path.executorId, stream: path.stream, ...(query.kind === 'tail' ? { tail: query.lines } : {}), ...(follow ? { follow } : {}) }, deps);
+async function serveJoinedLog(path: Extract<LogPath, { kind: 'log' }>, query: Extract<LogQuery, { kind: 'text' | 'tail' }>, follow: boolean, deps: LogViewerDeps, after?: number): Promise<HttpResult> {
+  const log = await openExecutorLog({ appId: path.appId, executorId: path.executorId, stream: path.stream, ...(query.kind === 'tail' ? { tail: query.lines } : {}), ...(follow ? { follow } : {}), ...(after !== undefined ? { after } : {}) }, deps);
   if ('missing' in log) return missingLog(path, log.missing);
   const headers = { 'content-type': TEXT, 'x-content-type-options': 'nosniff', 'cache-control': 'no-cache', ...sourceHeaders(log) };
   const text = log.text as AsyncGenerator<Buffer>;

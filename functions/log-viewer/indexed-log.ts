@@ -27,6 +27,8 @@ export interface LogUnit {
   textStart: number;
   textBytes: number;
   entries: number;
+  /** Newlines in its text, from the index; undefined for a chunk member (counted when needed). */
+  lines?: number;
   firstTime: number;
   lastTime: number;
   /** The compacted object's member, read with a ranged GET. */
@@ -59,7 +61,7 @@ export async function openIndexedLog(store: ObjectStore, sources: LogSources): P
   if (!key) return undefined;
   const [info, index] = await Promise.all([store.head(key), readLogIndex(store, key)]);
   if (!info || !index || !indexDescribes(index, info)) return undefined;
-  const units: LogUnit[] = index.members.map((m) => ({ textStart: m.textStart, textBytes: m.textBytes, entries: m.entries, firstTime: m.firstTime, lastTime: m.lastTime, member: m }));
+  const units: LogUnit[] = index.members.map((m) => ({ textStart: m.textStart, textBytes: m.textBytes, entries: m.entries, lines: m.lines, firstTime: m.firstTime, lastTime: m.lastTime, member: m }));
   if (sources.chunks.length === 0) return { compactedKey: key, index, units, textBytes: index.object.textBytes };
   if (!index.ordered || overlapsIndex(index, sources)) return undefined;
 
@@ -181,6 +183,40 @@ export async function* indexedRange(store: ObjectStore, log: IndexedLog, start: 
     if (a < b) yield piece.subarray(a, b);
     at += piece.length;
   }
+}
+
+/**
+ * Where to start reading for a window that starts at byte `start`: the first unit holding byte
+ * `start - 1` (so that the reader sees whether the line at `start` is whole), its text offset and
+ * the newlines before it, summed from the index (a chunk unit's are counted by decompressing it;
+ * chunks are in memory).
+ */
+export async function windowOrigin(log: IndexedLog, start: number): Promise<{ from: number; at: number; newlinesBefore: number }> {
+  const { from } = unitsForBytes(log, Math.max(0, start - 1), Math.max(0, start - 1));
+  let newlinesBefore = 0;
+  for (let i = 0; i < from; i++) {
+    const u = log.units[i]!;
+    u.lines ??= countNewlines(await gunzip(u.gzip as Buffer));
+    newlinesBefore += u.lines;
+  }
+  return { from, at: from < log.units.length ? log.units[from]!.textStart : log.textBytes, newlinesBefore };
+}
+
+/**
+ * The text from unit `from` on: first the units overlapping bytes up to `end` (one ranged GET),
+ * then, only if the reader keeps pulling (a line cut by `end`), the rest.
+ */
+export async function* textFromUnit(store: ObjectStore, log: IndexedLog, from: number, end: number, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  const { to } = unitsForBytes(log, end, end);
+  const upto = Math.max(from, Math.min(to, log.units.length));
+  yield* unitTexts(store, log, from, upto, signal);
+  yield* unitTexts(store, log, upto, log.units.length, signal);
+}
+
+function countNewlines(text: Buffer): number {
+  let n = 0;
+  for (let p = text.indexOf(0x0a); p !== -1; p = text.indexOf(0x0a, p + 1)) n++;
+  return n;
 }
 
 /** An event-time range, ms since the epoch, both ends inclusive; an end left out is open. */

@@ -8,7 +8,7 @@ import { type StreamObjects, listExecutorStreams } from '../log-archiver/compact
 import type { LogStream } from '../log-archiver/identity.js';
 import { type ChunkRef, MergeStats, mergeMembers } from '../log-archiver/merge-members.js';
 import { META, parseOffsetRanges, partitionKey } from '../log-archiver/object-metadata.js';
-import { StaleIndexError, indexedRange, indexedTail, openIndexedLog } from './indexed-log.js';
+import { type IndexedLog, StaleIndexError, indexedRange, indexedTail, openIndexedLog } from './indexed-log.js';
 
 const gunzip = promisify(gunzipCallback);
 /** HEADs at once when sizing a log from its objects' metadata. */
@@ -178,6 +178,8 @@ export interface LogRanges {
   size: number;
   /** Bytes `start` to `end` (inclusive) of the text. */
   read(start: number, end: number, signal?: AbortSignal): AsyncGenerator<Buffer>;
+  /** The log laid out by its index, when the index can serve (for readers that need more than ranges, such as the log page). */
+  indexed?: IndexedLog;
 }
 
 /**
@@ -191,6 +193,7 @@ export async function logRanges(store: ObjectStore, sources: LogSources): Promis
   if (!log) return { size: await textSize(store, sources), read: full };
   return {
     size: log.textBytes,
+    indexed: log,
     async *read(start, end, signal) {
       let sent = 0;
       try {

@@ -1,3 +1,7 @@
+import type { ObjectStore } from '../../shared/store/object-store.js';
+import { type IndexedLog, StaleIndexError, openIndexedLog, textFromUnit, windowOrigin } from './indexed-log.js';
+import { type LogSources, logText } from './log-sources.js';
+
 /** What the log page shows by default: the last this many bytes of text. */
 export const DEFAULT_WINDOW_BYTES = 64 * 1024;
 /** Most bytes one log page shows (`?start=&end=` wider than this is cut to its last part). */
@@ -15,14 +19,22 @@ export interface LogWindow {
   lines: string[];
 }
 
+/** Where a text source starts in the log: its byte offset and the newlines before it. */
+export interface TextOrigin {
+  at: number;
+  newlinesBefore: number;
+}
+
 /**
  * The whole lines within bytes `start`..`end` of a log's text (a line cut by `start` is left to
  * the page before; a line cut by `end` is completed), with the number of the first one, counted
- * while the bytes before `start` stream past. `end` is clamped to the log.
+ * while the bytes before `start` stream past. `end` is clamped to the log. `source` is the text
+ * from `origin` on (the log's start by default), which must be at or before `start - 1` when
+ * `start` is past 0, so that the byte before `start` is seen.
  */
-export async function readWindow(source: AsyncIterable<Buffer>, start: number, end: number): Promise<Omit<LogWindow, 'size'>> {
-  let at = 0;
-  let newlinesBefore = 0;
+export async function readWindow(source: AsyncIterable<Buffer>, start: number, end: number, origin: TextOrigin = { at: 0, newlinesBefore: 0 }): Promise<Omit<LogWindow, 'size'>> {
+  let at = origin.at;
+  let newlinesBefore = origin.newlinesBefore;
   // Whether the byte before `start` ends a line (or start is 0): then the line at start is whole.
   let lineStartsAtStart = start === 0;
   const kept: Buffer[] = [];
@@ -65,4 +77,25 @@ export async function readWindow(source: AsyncIterable<Buffer>, start: number, e
   const str = text.toString('utf8');
   const lines = str === '' ? [] : str.replace(/\n$/, '').split('\n');
   return { start: shownStart, end: shownStart + text.length - 1, firstLine, lines };
+}
+
+/**
+ * readWindow over a stored log: through the compacted object's index when it can serve, reading
+ * only the members from the one before `start` to the one that completes the line at `end`, the
+ * line numbers summed from the index's newline counts; else (no fresh index, overlapping chunks,
+ * an index found stale while reading) the text from the log's start. Both give the same window.
+ * `opened`: the log as a caller already opened it through its index (`undefined` inside: no usable
+ * index), so that it is not opened twice.
+ */
+export async function readLogWindow(store: ObjectStore, sources: LogSources, start: number, end: number, signal?: AbortSignal, opened?: { indexed?: IndexedLog | undefined }): Promise<Omit<LogWindow, 'size'>> {
+  const log = opened ? opened.indexed : await openIndexedLog(store, sources);
+  if (log) {
+    try {
+      const origin = await windowOrigin(log, start);
+      return await readWindow(textFromUnit(store, log, origin.from, end, signal), start, end, origin);
+    } catch (err) {
+      if (!(err instanceof StaleIndexError)) throw err;
+    }
+  }
+  return readWindow(logText(store, sources, signal), start, end);
 }

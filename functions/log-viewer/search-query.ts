@@ -20,6 +20,11 @@ export interface SearchQuery {
   ignoreCase: boolean;
   context: number;
   maxMatches: number;
+  /**
+   * `&from=&to=` (ISO 8601 times, either may be left out): search only the archive's members whose
+   * event times overlap this range (ms since the epoch, both ends inclusive), not the live part.
+   */
+  timeRange?: { from?: number; to?: number };
   /** The compiled matcher: a substring or a regex already checked for catastrophic backtracking. */
   test(line: string): boolean;
 }
@@ -58,7 +63,21 @@ export function parseSearchQuery(query: Record<string, string>): SearchQuery | u
   } else {
     test = (line) => line.includes(pattern);
   }
-  return { pattern, regex, ignoreCase, context, maxMatches, test };
+  const from = isoTime(query.from, 'from');
+  const to = isoTime(query.to, 'to');
+  if (from !== undefined && to !== undefined && from > to) throw new InvalidInputError(`?from= (${query.from}) must not be after ?to= (${query.to}).`, 'invalid-query');
+  const timeRange = from === undefined && to === undefined ? undefined : { ...(from !== undefined && { from }), ...(to !== undefined && { to }) };
+  return { pattern, regex, ignoreCase, context, maxMatches, test, ...(timeRange && { timeRange }) };
+}
+
+/** An ISO 8601 date-time with a zone (`2025-05-14T02:15:00Z`, `…T04:15:00.250+02:00`), as ms since the epoch. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function isoTime(value: string | undefined, name: string): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const ms = Date.parse(value);
+  if (!ISO_TIME.test(value) || !Number.isFinite(ms)) throw new InvalidInputError(`?${name}= must be an ISO 8601 time with a zone, such as 2025-05-14T02:15:00Z, not ${JSON.stringify(value.slice(0, 40))}.`, 'invalid-query');
+  return ms;
 }
 
 /**

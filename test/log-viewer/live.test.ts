@@ -329,6 +329,56 @@ describe('log-viewer: archive and live pod log behind one URL', () => {
     expect(linesOf(text)).toEqual(['line 5', 'line 6', 'line 7', 'line 8', 'line 9']);
   });
 
+  it('follows from where the log page ends (?after=, the archive text it shows): exactly the lines after it, once each', async () => {
+    const pod = 'etl-orders-daily-7d3f9a2b1c8e4f60-exec-1';
+    const N = 20;
+    const M = 30;
+    const lines = seamFixture(N, M);
+    // A compacted object (with its index) and a late chunk: the archive part from the byte is read through the index.
+    await archive(lines.slice(0, 12));
+    await compactApp(APP_ID, depsFor(store), DEFAULT_SETTINGS);
+    await archive(lines.slice(12, N));
+    api.put(executorPod('1'));
+    appendToPod(pod, lines.slice(0, 25));
+
+    const page = await fetch(`${serve.url}/logs/${APP_ID}/1/stderr`, { headers: { accept: 'text/html' } });
+    const html = await page.text();
+    const followUrl = /id="follow" data-url="([^"]+)"/.exec(html)?.[1]?.replaceAll('&amp;', '&');
+    const next = Number(/data-next="(\d+)"/.exec(html)?.[1]);
+    expect(followUrl).toMatch(/\?follow=1&after=\d+$/);
+    expect(next).toBe(N + 1);
+    const shown = [...html.matchAll(/<span class="n">\d+<\/span>([^<]*)<\/span>/g)].map((m) => m[1]);
+    expect(shown).toEqual(lines.slice(0, N).map((l) => l.text));
+
+    const res = await fetch(`${serve.url}${followUrl}`, { headers: { accept: 'text/plain' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get(LOG_SOURCE_HEADER)).toBe('archive+live');
+    const reader = res.body!.getReader();
+    let text = '';
+    const until = async (predicate: () => boolean) => {
+      while (!predicate()) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        text += Buffer.from(value).toString('utf8');
+      }
+    };
+    await until(() => text.includes('line 25\n'));
+    await expect.poll(() => api.podLogs.openFollows).toBe(1);
+    appendToPod(pod, lines.slice(25));
+    api.setPodPhase(NS, pod, 'Succeeded');
+    await until(() => false);
+    // Page and follow together: 1..M once each; the follow alone starts at N + 1 (the third 'dup' included).
+    expect(linesOf(text)).toEqual(lines.slice(N).map((l) => l.text));
+    expect([...shown, ...linesOf(text)]).toEqual(lines.map((l) => l.text));
+
+    // Bad or misplaced ?after= is a 400.
+    for (const query of ['follow=1&after=x', 'follow=1&after=-1', 'after=10', 'follow=1&tail=3&after=10']) {
+      const bad = await fetch(`${serve.url}/logs/${APP_ID}/1/stderr?${query}`);
+      expect(bad.status, query).toBe(400);
+      expect(await bad.json()).toMatchObject({ error: { reason: 'invalid-query' } });
+    }
+  });
+
   it('gives up following after bounded reconnects when the pod log keeps failing, cutting the response', async () => {
     const pod = 'etl-orders-daily-7d3f9a2b1c8e4f60-exec-1';
     api.put(executorPod('1'));

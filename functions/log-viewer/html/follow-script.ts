@@ -1,9 +1,9 @@
 /**
  * The log page's one script (run by CSP nonce): "Follow" reads the button's `data-url` (the log
- * with `?follow=1`, which starts at line 1) as a stream through fetch, skips the lines the page
- * already shows (`data-next` − 1: the page ends where the log did when it was made) and appends
- * each later line, numbered, as text nodes only (never markup; ANSI escapes and control
- * characters dropped), until the stream ends.
+ * with `?follow=1&after=<the archive's text size when the page was made>`, which starts where the
+ * page ends) as a stream through fetch and appends each line, numbered from `data-next`, as
+ * text nodes only (never markup; ANSI escapes and control characters dropped), until the stream
+ * ends.
  */
 export const FOLLOW_SCRIPT = `
 (() => {
@@ -25,7 +25,6 @@ export const FOLLOW_SCRIPT = `
   };
   const follow = async () => {
     button.disabled = true;
-    let skip = next - 1;
     status.textContent = 'following…';
     try {
       const response = await fetch(button.dataset.url, { headers: { accept: 'text/plain' } });
@@ -38,13 +37,10 @@ export const FOLLOW_SCRIPT = `
         const parts = (partial + value).split('\\n');
         partial = parts.pop();
         const atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
-        for (const text of parts) {
-          if (skip > 0) skip--;
-          else append(text);
-        }
+        for (const text of parts) append(text);
         if (atBottom) window.scrollTo(0, document.body.scrollHeight);
       }
-      if (partial !== '' && skip === 0) append(partial);
+      if (partial !== '') append(partial);
       status.textContent = 'the log ended';
     } catch (err) {
       status.textContent = 'follow stopped: ' + err.message;

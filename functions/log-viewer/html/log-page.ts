@@ -21,7 +21,8 @@ export interface LogPageData {
   /** The pod still writes this log: offer "Follow" with this URL (the log with `?follow=1`). */
   followUrl?: string;
   window?: LogWindow;
-  search?: { result: SearchResult; form: { grep: string; regex: boolean; ignoreCase: boolean; context: number } };
+  /** `from` and `to`: the time range searched, as typed (ISO 8601 times), when there was one. */
+  search?: { result: SearchResult; form: { grep: string; regex: boolean; ignoreCase: boolean; context: number; from?: string; to?: string } };
 }
 
 /** The log page: numbered lines (ANSI colours as spans, everything escaped), paging, search, follow, download. */
@@ -33,6 +34,8 @@ export function logPage(data: LogPageData): HttpResult {
 <label><input type="checkbox" name="regex" value="1"${form?.regex ? ' checked' : ''}> regex</label>
 <label><input type="checkbox" name="ignoreCase" value="1"${form?.ignoreCase ? ' checked' : ''}> ignore case</label>
 <label>context <select name="context">${CONTEXT_CHOICES.map((n) => `<option${n === (form?.context ?? 2) ? ' selected' : ''}>${n}</option>`).join('')}</select></label>
+<label>from <input type="text" name="from" id="from" size="22" placeholder="2025-05-14T02:15:00Z" value="${escapeHtml(form?.from ?? '')}"></label>
+<label>to <input type="text" name="to" id="to" size="22" placeholder="(ISO time, optional)" value="${escapeHtml(form?.to ?? '')}"></label>
 <button type="submit" id="search">Search</button></form>`;
   const tools = [
     link(`${path}?download=1`, 'download .gz', ' id="download"'),
@@ -59,7 +62,10 @@ export function logPage(data: LogPageData): HttpResult {
       .map((hunk) => hunk.map((l) => `<span class="l${l.match ? ' hit' : ''}"><span class="n">${l.n}</span>${escapeHtml(l.text)}</span>`).join(''))
       .join('<span class="l sep">--</span>');
     const stopped = r.truncated ? ` <span class="error">Stopped early (${r.truncated === 'time-budget' ? 'time limit' : 'match limit'}) after ${r.linesSearched} lines.</span>` : '';
-    content = `<p id="search-summary">${r.matches} matching lines in ${r.linesSearched} lines searched.${stopped} ${link(path, 'back to the log')}</p>
+    const ranged = form?.from || form?.to
+      ? ` Searched: the archived members with event times from ${escapeHtml(form.from || 'the start')} to ${escapeHtml(form.to || 'the end')} (whole members, so lines near either end may lie outside it; not the live pod log; line numbers count from the first line searched).`
+      : '';
+    content = `<p id="search-summary">${r.matches} matching lines in ${r.linesSearched} lines searched.${ranged}${stopped} ${link(path, 'back to the log')}</p>
 <pre class="log" id="results">${hunks}</pre>`;
   }
   const title = `${data.executorId} ${data.stream} · ${data.appId}`;
