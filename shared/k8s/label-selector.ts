@@ -11,11 +11,11 @@ export interface LabelRequirement {
   values: string[];
 }
 
-const KEY = String.raw`[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?`;
-const VALUE = String.raw`([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?`;
-const EXISTS = new RegExp(`^(!?)\\s*(${KEY})$`);
-const EQUALITY = new RegExp(`^(${KEY})\\s*(==|=|!=)\\s*(${VALUE})$`);
-const SET = new RegExp(`^(${KEY})\\s+(in|notin)\\s*\\(([^()]*)\\)$`);
+const KEY = String.raw`[A-Za-z0-9](?:[-A-Za-z0-9_./]*[A-Za-z0-9])?`;
+const VALUE = String.raw`(?:[A-Za-z0-9](?:[-A-Za-z0-9_.]*[A-Za-z0-9])?)?`;
+const EXISTS = new RegExp(`^(?<not>!?)\\s*(?<key>${KEY})$`);
+const EQUALITY = new RegExp(`^(?<key>${KEY})\\s*(?<op>==|=|!=)\\s*(?<value>${VALUE})$`);
+const SET = new RegExp(`^(?<key>${KEY})\\s+(?<op>in|notin)\\s*\\((?<values>[^()]*)\\)$`);
 
 /**
  * Parses a selector into its requirements, or undefined when it uses something this parser does
@@ -37,13 +37,13 @@ export function parseLabelSelector(selector: string | undefined): LabelRequireme
   parts.push(selector.slice(start));
   const requirements: LabelRequirement[] = [];
   for (const raw of parts.map((p) => p.trim())) {
-    let m: RegExpExecArray | null;
-    if ((m = EXISTS.exec(raw))) requirements.push({ key: m[2]!, operator: m[1] ? '!' : 'exists', values: [] });
-    else if ((m = EQUALITY.exec(raw))) requirements.push({ key: m[1]!, operator: m[3] === '!=' ? '!=' : '=', values: [m[4] ?? ''] });
-    else if ((m = SET.exec(raw))) {
-      const values = m[5]!.split(',').map((v) => v.trim());
+    let g: Record<string, string> | undefined;
+    if ((g = EXISTS.exec(raw)?.groups)) requirements.push({ key: g.key!, operator: g.not ? '!' : 'exists', values: [] });
+    else if ((g = EQUALITY.exec(raw)?.groups)) requirements.push({ key: g.key!, operator: g.op === '!=' ? '!=' : '=', values: [g.value ?? ''] });
+    else if ((g = SET.exec(raw)?.groups)) {
+      const values = g.values!.split(',').map((v) => v.trim());
       if (values.some((v) => !new RegExp(`^${VALUE}$`).test(v))) return undefined;
-      requirements.push({ key: m[1]!, operator: m[4] as 'in' | 'notin', values });
+      requirements.push({ key: g.key!, operator: g.op as 'in' | 'notin', values });
     } else return undefined;
   }
   return requirements;
@@ -99,5 +99,10 @@ export function commonSelector(selectors: readonly (readonly LabelRequirement[])
   });
   const [first, ...rest] = implied;
   if (!first) return '';
-  return [...first].filter((text) => rest.every((set) => set.has(text))).sort().join(',');
+  const common = [...first].filter((text) => rest.every((set) => set.has(text)));
+  // A bare key that a common `key=value` or `key in (…)` already implies adds nothing.
+  return common
+    .filter((text) => !common.some((other) => other.startsWith(`${text}=`) || other.startsWith(`${text} in `)))
+    .sort()
+    .join(',');
 }
