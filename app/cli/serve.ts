@@ -12,6 +12,7 @@ import { kubeConfigFromConfig } from '../../shared/k8s/client.js';
 import type { LeaderSnapshot } from '../../shared/k8s/leader-election.js';
 import { leaderElectionEnabled, runUnderLeadership } from './serve-leadership.js';
 import { watchResource, type ResourceWatch, type WatchStatus } from '../../shared/k8s/watch.js';
+import { consumerView, planWatches } from './watch-plan.js';
 import { DEFAULT_MAX_WAIT_TIME_MS, runKafkaConsumer, type KafkaConsumerOptions } from '../../shared/kafka/consumer.js';
 import type { SparkFunction } from '../../shared/platform/function.js';
 import { isHttpResult } from '../../shared/platform/http-response.js';
@@ -293,29 +294,22 @@ function startTimers(functions: readonly SparkFunction[], deps: Deps, signal: Ab
 }
 
 /**
- * One watch per distinct (path, selector) that any function asks for, each change handed to
- * every function that asked, in order. A function that keeps failing on a change is logged and
- * passed over so that one bad object cannot stall the others.
+ * One watch per watched path, shared by every function that asked for it (planWatches): each
+ * change is handed, in order, to every function whose own selector picks the object. A function
+ * that keeps failing on a change is logged and passed over so that one bad object cannot stall
+ * the others.
  */
 async function startWatches(options: ServeOptions, deps: Deps, readiness: Readiness, signal: AbortSignal): Promise<{ watch: ResourceWatch; part: string }[]> {
-  const wanted = new Map<string, { path: string; labelSelector?: string; functions: SparkFunction[] }>();
-  for (const fn of options.functions) {
-    for (const spec of fn.watches ?? []) {
-      const id = `${spec.path}?${spec.labelSelector ?? ''}`;
-      const entry = wanted.get(id) ?? { ...spec, functions: [] };
-      entry.functions.push(fn);
-      wanted.set(id, entry);
-    }
-  }
-  if (wanted.size === 0) return [];
+  const planned = planWatches(options.functions);
+  if (planned.length === 0) return [];
   const kubeConfig = options.kubeConfig ?? (await kubeConfigFromConfig(options.config));
   if (!kubeConfig) {
-    deps.logger.warn({ watches: [...wanted.keys()] }, 'no cluster configured (SPARKFN_K8S_URL, KUBECONFIG or in-cluster): watches are off');
+    deps.logger.warn({ watches: planned.map((w) => `${w.path}?${w.labelSelector ?? ''}`) }, 'no cluster configured (SPARKFN_K8S_URL, KUBECONFIG or in-cluster): watches are off');
     return [];
   }
   const failures = deps.metrics.counter('watch_handler_failures_total', 'Watched changes a function failed on after every try.', ['function']);
   const refusals = deps.metrics.counter('watch_refused_total', 'Watch and list requests the apiserver refused (401 or 403), by watched path.', ['path']);
-  return [...wanted.values()].map(({ path, labelSelector, functions }) => {
+  return planned.map(({ path, labelSelector, consumers }) => {
     const partName = `watch ${path}${labelSelector ? `?labelSelector=${labelSelector}` : ''}`;
     const part = readiness.component(partName);
     const watch = watchResource({
@@ -325,8 +319,10 @@ async function startWatches(options: ServeOptions, deps: Deps, readiness: Readin
       signal,
       onStatus: (status) => reportWatch(status, part, () => refusals.inc({ path })),
       onEvent: async (event) => {
-        const input = { kind: 'k8s-objects' as const, source: 'k8s:watch', changes: [{ type: event.type, object: event.object as never }] };
-        for (const fn of functions) {
+        for (const { fn, filter } of consumers) {
+          const change = consumerView(event, filter);
+          if (!change) continue;
+          const input = { kind: 'k8s-objects' as const, source: 'k8s:watch', changes: [{ type: change.type, object: change.object as never }] };
           for (let attempt = 1; ; attempt++) {
             try {
               await fn.run(input, { ...deps, signal });

@@ -32,6 +32,11 @@ export interface WatchEvent<T extends KubeObjectLike = KubeObjectLike> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED';
   object: T;
   origin: 'initial-list' | 'watch' | 'relist';
+  /**
+   * The version this watch delivered last for the object (MODIFIED and DELETED): what a
+   * consumer filtering the stream on labels knew it as. Held anyway for relists; costs nothing.
+   */
+  previous?: T;
 }
 
 /** Progress reports, for logs and metrics. */
@@ -283,12 +288,12 @@ class Reflector<T extends KubeObjectLike> {
         continue;
       }
       this.known.set(id, { resourceVersion: version, object });
-      await this.emit({ type: previous ? 'MODIFIED' : 'ADDED', object, origin });
+      await this.emit(previous ? { type: 'MODIFIED', object, origin, previous: previous.object } : { type: 'ADDED', object, origin });
     }
     const vanished = [...this.known].filter(([id]) => !present.has(id));
     for (const [id, previous] of vanished) {
       this.known.delete(id);
-      await this.emit({ type: 'DELETED', object: previous.object, origin });
+      await this.emit({ type: 'DELETED', object: previous.object, origin, previous: previous.object });
     }
     this.resourceVersion = listResourceVersion;
     this.listedOnce = true;
@@ -307,7 +312,7 @@ class Reflector<T extends KubeObjectLike> {
         return;
       }
       this.known.delete(id);
-      await this.emit({ type: 'DELETED', object, origin: 'watch' });
+      await this.emit({ type: 'DELETED', object, origin: 'watch', previous: previous.object });
       return;
     }
     if (previous && !isNewer(version, previous.resourceVersion)) {
@@ -315,7 +320,7 @@ class Reflector<T extends KubeObjectLike> {
       return;
     }
     this.known.set(id, { resourceVersion: version, object });
-    await this.emit({ type: previous ? 'MODIFIED' : 'ADDED', object, origin: 'watch' });
+    await this.emit(previous ? { type: 'MODIFIED', object, origin: 'watch', previous: previous.object } : { type: 'ADDED', object, origin: 'watch' });
   }
 
   private async watchOnce(): Promise<WatchOutcome> {
