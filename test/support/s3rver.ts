@@ -13,6 +13,8 @@ const S3RVER_BIN = createRequire(import.meta.url).resolve('s3rver/bin/s3rver.js'
 const LISTENING = /S3rver listening on [^:\s]+:(\d+)/;
 const START_TIMEOUT_MS = 15_000;
 const FRONT_KEEP_ALIVE_MS = 120_000;
+/** How long a kept connection to s3rver may sit idle; s3rver (Node's default) closes them after 5 s. */
+const UPSTREAM_IDLE_MS = 2_000;
 
 /**
  * Domain for virtual-hosted requests: s3rver takes `<bucket>.s3.<domain>` as a bucket
@@ -157,9 +159,11 @@ export async function startS3rver(options: { partCopy?: PartCopyMode } = {}): Pr
     forward(req, res);
   };
 
-  // A fresh connection to s3rver per request: s3rver closes idle ones after 5 s, and a request
-  // sent on one as it closes fails (its retries may pick other stale ones from a shared pool).
-  const upstreamAgent = new Agent({ keepAlive: false });
+  // Connections to s3rver are kept and reused: a fresh one per request churns through tens of
+  // thousands of connections in a concurrency suite, and on a loaded machine a few of them were
+  // reset (TIME_WAIT reuse). s3rver closes idle ones after 5 s and a request sent on one as it
+  // closes fails, so an idle connection is dropped here after UPSTREAM_IDLE_MS, well before that.
+  const upstreamAgent = new Agent({ keepAlive: true, timeout: UPSTREAM_IDLE_MS });
   const forward = (req: IncomingMessage, res: ServerResponse): void => {
     const upstream = httpRequest(`${backend}${req.url ?? '/'}`, { method: req.method, headers: req.headers, agent: upstreamAgent }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
