@@ -17,6 +17,7 @@ import {
   UploadPartCopyCommand,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { ConfigError, InvalidInputError, NotFoundError, PreconditionFailedError, RangeNotSatisfiableError, SparkfnError, errorMessage } from '../errors.js';
 import { assertByteRange, rangeHeader } from './byte-range.js';
@@ -107,6 +108,8 @@ export interface S3ObjectStoreOptions {
   credentials?: S3Credentials;
   /** Attempts per request, the first included. Default {@link DEFAULT_MAX_ATTEMPTS}. */
   maxAttempts?: number;
+  /** The SDK's retry strategy instead of its standard one (which has a retry quota per client). */
+  retryStrategy?: S3ClientConfig['retryStrategy'];
   /** Default {@link DEFAULT_CONNECTION_TIMEOUT_MS}. */
   connectionTimeoutMs?: number;
   /**
@@ -169,6 +172,7 @@ export class S3ObjectStore implements ObjectStore {
       forcePathStyle: options.forcePathStyle ?? false,
       credentials: options.credentials,
       maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      ...(options.retryStrategy ? { retryStrategy: options.retryStrategy } : {}),
       // OSS rejects the CRC32 headers SDK versions since 3.729 add by default.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',

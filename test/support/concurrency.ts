@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileObjectStore } from '../../shared/store/fs-store.js';
 import type { ObjectStore } from '../../shared/store/object-store.js';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { S3ObjectStore } from '../../shared/store/s3-store.js';
 import { seededRandom, type Random } from './apiserver/rng.js';
 import { afterAll, beforeAll } from 'vitest';
@@ -31,6 +32,27 @@ export function fileStoreFactory(): StoreFactory {
 
 /** Attempts per S3 request in the concurrency suites (see s3StoreFactory). */
 const BURST_MAX_ATTEMPTS = 6;
+/** Wait before the n-th retry: 100 ms, doubling. */
+const BURST_RETRY_BASE_MS = 100;
+
+/**
+ * The SDK's standard retries without its per-client retry quota: a suite's all-at-once round
+ * spends that quota on s3rver's resets, after which even a settle step's first list fails.
+ */
+const burstRetryStrategy: NonNullable<S3ClientConfig['retryStrategy']> = {
+  mode: 'standard',
+  acquireInitialRetryToken: async () => retryToken(0),
+  refreshRetryTokenForRetry: async (token, error) => {
+    const next = token.getRetryCount() + 1;
+    if (error.errorType === 'CLIENT_ERROR' || next >= BURST_MAX_ATTEMPTS) throw new Error(`no more retries after ${next} attempts (${error.errorType})`);
+    return retryToken(next);
+  },
+  recordSuccess: () => {},
+};
+
+function retryToken(count: number) {
+  return { getRetryCount: () => count, getRetryDelay: () => BURST_RETRY_BASE_MS * 2 ** Math.max(0, count - 1) };
+}
 
 /** A fresh bucket on a running s3rver as an S3 store. */
 export function s3StoreFactory(s3: () => S3rverHarness): StoreFactory {
@@ -41,7 +63,7 @@ export function s3StoreFactory(s3: () => S3rverHarness): StoreFactory {
     // a connection now and then (ECONNRESET, seen in CI once in several runs), three times in a row
     // on rare requests. The suites test our ordering and idempotence, not s3rver's backlog, so they
     // give each request the SDK's backoff a few more times than the store's default of 3.
-    const store = new S3ObjectStore({ bucket, endpoint: harness.endpoint, forcePathStyle: true, credentials: harness.credentials, maxAttempts: BURST_MAX_ATTEMPTS });
+    const store = new S3ObjectStore({ bucket, endpoint: harness.endpoint, forcePathStyle: true, credentials: harness.credentials, maxAttempts: BURST_MAX_ATTEMPTS, retryStrategy: burstRetryStrategy });
     return { store, cleanup: async () => {} };
   };
 }
