@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const S3RVER_BIN = createRequire(import.meta.url).resolve('s3rver/bin/s3rver.js');
+/** Keeps the s3rver child serving after an error it throws outside a request (see the file). */
+const S3RVER_SURVIVE = fileURLToPath(new URL('./s3rver-survive.cjs', import.meta.url));
 /** s3rver prints this line once it listens; with port 0 it names the port the OS picked. */
 const LISTENING = /S3rver listening on [^:\s]+:(\d+)/;
 const START_TIMEOUT_MS = 15_000;
@@ -81,7 +84,7 @@ export async function startS3rver(options: { partCopy?: PartCopyMode } = {}): Pr
   const directory = await mkdtemp(join(tmpdir(), 'sparkfn-s3rver-'));
   const child = spawn(
     process.execPath,
-    ['--openssl-legacy-provider', S3RVER_BIN, '-d', directory, '-a', '127.0.0.1', '-p', '0', '-s', '--service-endpoint', S3RVER_VHOST_DOMAIN],
+    ['--openssl-legacy-provider', '--require', S3RVER_SURVIVE, S3RVER_BIN, '-d', directory, '-a', '127.0.0.1', '-p', '0', '-s', '--service-endpoint', S3RVER_VHOST_DOMAIN],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // Should a test file end without stop(), the server still goes with it.
